@@ -1,0 +1,52 @@
+// Package config reads converse's YAML configuration into plain structs and
+// checks it. It decides nothing about how a model is served: main maps a
+// Config onto backends and the route table.
+//
+// A configuration lists the models to serve:
+//
+//	models:
+//	  anthropic.claude-3-haiku-20240307-v1:0:   # a catalog base ID; its profiles (us.…) and ARNs route here too
+//	    backend: openai                         # openai | test
+//	    base_url: http://127.0.0.1:11434/v1     # OpenAI-compatible base URL, including /v1
+//	    model: llama3.1:8b                      # upstream model name
+//	    api_key_env: OPENAI_API_KEY             # optional: the API key is read from this environment variable
+//	    timeout: 60s                            # optional, a Go duration
+//	  my-custom-model:                          # an ID outside the catalog: all features unless `features` narrows them
+//	    backend: test
+//	    features: {vision: false, guardrails: false}
+//	    test:                                   # optional settings of the built-in test backend
+//	      replies:
+//	        - match: weather                    # substring of the last user message
+//	          tool_use: {name: get_weather, input: {city: Paris}}
+//	        - match: flaky
+//	          text: This reply breaks after three words.
+//	          fault: stream_cut                 # throttling | model_error | model_timeout | service_unavailable |
+//	          cut_after: 3                      # internal | model_not_ready | stream_cut | validation
+//	          chunk_delay: 50ms
+//	  "*":                                      # every catalog model not listed above
+//	    backend: test
+//
+// example.yaml in this directory is a complete, commented example (a test
+// loads it). With no file at all, Default serves every catalog model with the
+// test backend.
+//
+// Values may refer to the environment as ${VAR} or ${VAR:-default}. The
+// reference is expanded inside each scalar value after the YAML is parsed,
+// never in the text before it, so a value such as a secret containing ": {"
+// or a newline stays one string. Mapping keys are not expanded. An unset
+// variable without a default expands to "". An unquoted reference is typed
+// by its expanded value (timeout: ${T:-60s}, cut_after: ${N:-3}); a quoted
+// one stays a string. Inside a flow collection ({…} or […]) the braces of a
+// reference must be quoted, so use block style there for non-string values.
+//
+// Decoding is strict: an unknown key is an error naming the key and its line,
+// and Validate names the field path of every other problem
+// (models["x"].base_url).
+//
+// The API key named by api_key_env is read when the file is loaded into
+// Model.APIKey. It is a secret: Model's String method leaves it out, and it
+// must never be logged.
+//
+// This package must never import net/http, a codec or a transport: it only
+// describes what main wires together.
+package config
