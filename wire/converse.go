@@ -163,7 +163,7 @@ func (h *handler) prepare(w http.ResponseWriter, r *http.Request, c *call, strea
 	if backend == nil {
 		return nil, nil, fmt.Errorf("wire: route %s: router returned no backend and no error", req.ModelID)
 	}
-	if err := validate(req, features, stream); err != nil {
+	if err := converse.Validate(req, features, stream); err != nil {
 		return nil, nil, err
 	}
 	return req, backend, nil

@@ -788,3 +788,33 @@ func TestH2C(t *testing.T) {
 		t.Error("a request arrived over HTTP/1.1")
 	}
 }
+
+func TestValidationRunsBeforeTheBackend(t *testing.T) {
+	called := false
+	b := &fakeBackend{
+		converse: func(context.Context, *converse.Request) (*converse.Response, error) {
+			called = true
+			return textReply("no"), nil
+		},
+		stream: func(context.Context, *converse.Request) (iter.Seq2[converse.StreamEvent, error], error) {
+			called = true
+			return streamOf(nil, nil), nil
+		},
+	}
+	noStream := converse.AllFeatures
+	noStream.Stream = false
+	srv := newServer(t, wire.Options{Router: routerFunc(func(string) (converse.Backend, converse.Features, error) { return b, noStream, nil })})
+	c := newClient(srv, nil)
+	assistantFirst := []types.Message{{Role: types.ConversationRoleAssistant, Content: []types.ContentBlock{&types.ContentBlockMemberText{Value: "hi"}}}}
+	_, err := c.Converse(context.Background(), &bedrockruntime.ConverseInput{ModelId: aws.String("m"), Messages: assistantFirst})
+	checkAPIError(t, err, 400, "ValidationException")
+	if ae, _ := as[smithy.APIError](err); ae.ErrorMessage() != "A conversation must start with a user message. Try again with a conversation that starts with a user message." {
+		t.Errorf("message = %q", ae.ErrorMessage())
+	}
+	// The stream flag reaches Validate: this model cannot stream.
+	_, err = c.ConverseStream(context.Background(), &bedrockruntime.ConverseStreamInput{ModelId: aws.String("m"), Messages: userText("hi")})
+	checkAPIError(t, err, 400, "ValidationException")
+	if called {
+		t.Error("the backend was called")
+	}
+}
