@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -171,7 +172,7 @@ func (b *Backend) plan(req *converse.Request) (plan, error) {
 		p.chunks, p.stop, cut = p.chunks[:max(*ic.MaxTokens, 0)], converse.StopMaxTokens, true
 	}
 	if r.ToolUse != nil && !cut {
-		p.tool = &converse.ToolUseBlock{ToolUseID: toolUseID(r.ToolUse, userText), Name: r.ToolUse.Name, Input: r.ToolUse.Input}
+		p.tool = &converse.ToolUseBlock{ToolUseID: toolUseID(r.ToolUse, userText), Name: r.ToolUse.Name, Input: slices.Clone(r.ToolUse.Input)}
 	}
 
 	p.usage.InputTokens = inputWords(req)
