@@ -99,23 +99,23 @@ func (h *handler) converseStream(w http.ResponseWriter, r *http.Request, c *call
 			break
 		}
 		if err == nil {
-			err = h.writeEvent(fw, c, ev, start)
-			if err == nil {
-				continue
-			}
-			if errors.Is(err, errWrite) {
-				c.gone = true
-				break
-			}
+			err = h.writeEvent(ctx, fw, c, ev, start)
 		}
-		h.endStream(ctx, fw, c, err)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, errWrite) {
+			c.gone = true
+		} else {
+			h.endStream(ctx, fw, c, err)
+		}
 		break
 	}
 }
 
 // writeEvent writes one stream event, filling the metadata event's latency
 // when the backend left it zero (the Backend contract).
-func (h *handler) writeEvent(fw *frameWriter, c *call, ev converse.StreamEvent, start time.Time) error {
+func (h *handler) writeEvent(ctx context.Context, fw *frameWriter, c *call, ev converse.StreamEvent, start time.Time) error {
 	typ := ev.Type()
 	if typ == "" {
 		return fmt.Errorf("wire: converse stream %s: backend yielded an empty event", c.modelID)
@@ -130,7 +130,8 @@ func (h *handler) writeEvent(fw *frameWriter, c *call, ev converse.StreamEvent, 
 	}
 	c.events++
 	if h.logContent {
-		h.log.Debug("stream event", slog.String("request_id", c.requestID), slog.String("event", typ), slog.String("payload", string(fw.payload.Bytes())))
+		payload := bytes.TrimSuffix(fw.payload.Bytes(), []byte("\n"))
+		h.log.LogAttrs(ctx, slog.LevelDebug, "stream event", slog.String("request_id", c.requestID), slog.String("event", typ), slog.String("payload", string(payload)))
 	}
 	return nil
 }
