@@ -39,10 +39,11 @@ before(async () => {
     let log = "";
     server.stderr.on("data", (b) => {
       log += b.toString();
-      const m = log.match(/converse listening addr=(\S+)/);
+      const m = log.match(/converse listening\S* addr=(\S+)/);
       if (m) resolve(m[1]);
     });
     server.on("exit", (code) => reject(new Error(`converse exited with ${code}: ${log}`)));
+    setTimeout(() => reject(new Error(`converse did not start listening: ${log}`)), 10000).unref();
   });
   client = new BedrockRuntimeClient({
     region: "us-east-1",
