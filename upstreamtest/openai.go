@@ -35,16 +35,17 @@ type Reply struct {
 	// answers 200 with a body (or, streamed, an event) that is not JSON.
 	// CutAfter closes a stream's connection after that many events,
 	// without [DONE]. StreamError ends a stream, after the text, with an
-	// error event carrying this message. Hang sends the first events of a
-	// stream (the role delta and the first text delta), or nothing when
-	// not streaming, then waits for the client to go away and records it
-	// (see Cancelled).
+	// error event carrying this message. Hang sends the first HangAfter
+	// events of a stream (default 2: the role delta and the first text
+	// delta), or nothing when not streaming, then waits for the client to
+	// go away and records it (see Cancelled).
 	Status      int
 	Message     string
 	Malformed   bool
 	CutAfter    int
 	StreamError string
 	Hang        bool
+	HangAfter   int
 }
 
 // ToolCall is one tool call of a Reply. Arguments is its JSON text;
@@ -289,8 +290,12 @@ func (s *OpenAIServer) stream(w http.ResponseWriter, r *http.Request, req reques
 		events = append(events, "[DONE]")
 	}
 
+	hangAt := reply.HangAfter
+	if hangAt == 0 {
+		hangAt = 2
+	}
 	for i, ev := range events {
-		if reply.Hang && i == 2 {
+		if reply.Hang && i == hangAt {
 			s.hang(r)
 			return
 		}
