@@ -64,7 +64,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv := newHTTPServer(handler, logger)
-	logger.Info("converse listening", "addr", ln.Addr().String(), "config", configName(*cfgPath), "models", len(cfg.Models))
+	logger.Info("converse listening", "addr", ln.Addr().String(), "config", configName(*cfgPath), "entries", len(cfg.Models))
 	if c.OnListen != nil {
 		c.OnListen(ln.Addr())
 	}
