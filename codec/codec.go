@@ -17,12 +17,15 @@ type Family interface {
 	// merged in. Content the family cannot carry is a ValidationException,
 	// never dropped.
 	Request(req *converse.Request) ([]byte, error)
-	// Response reads a native InvokeModel answer. Usage it cannot find in
-	// the body is left zero; the caller fills it from Bedrock's token-count
-	// headers.
-	Response(body []byte) (*converse.Response, error)
-	// NewStream returns a decoder for one stream of native chunks.
-	NewStream() ChunkDecoder
+	// Response reads the native InvokeModel answer to req. Usage it cannot
+	// find in the body is left zero; the caller fills it from Bedrock's
+	// token-count headers. req is what Request was given: a family with no
+	// native stop-sequence field, for one, cuts the text at the first stop
+	// sequence here.
+	Response(req *converse.Request, body []byte) (*converse.Response, error)
+	// NewStream returns a decoder for one stream of native chunks answering
+	// req.
+	NewStream(req *converse.Request) ChunkDecoder
 }
 
 // ChunkDecoder turns one stream's native chunks into ConverseStream events
