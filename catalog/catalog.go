@@ -47,3 +47,9 @@ func Lookup(id string) (Model, bool) {
 func All() []Model {
 	return slices.Clone(models)
 }
+
+// Families returns every family key, sorted.
+func Families() []string {
+	return []string{FamilyJurassic2, FamilyJamba, FamilyTitanText, FamilyClaudeMessages, FamilyClaudeText,
+		FamilyCohereCommand, FamilyCohereCommandR, FamilyLlama2, FamilyLlama3, FamilyMistralChat, FamilyMistralInstruct}
+}

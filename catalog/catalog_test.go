@@ -145,3 +145,15 @@ func TestAllReturnsACopy(t *testing.T) {
 		t.Error("All exposes the table")
 	}
 }
+
+func TestFamiliesCoverTheCatalog(t *testing.T) {
+	fams := Families()
+	if !slices.IsSorted(fams) {
+		t.Errorf("Families() not sorted: %v", fams)
+	}
+	for _, m := range All() {
+		if !slices.Contains(fams, m.Family) {
+			t.Errorf("%s: family %q missing from Families()", m.ID, m.Family)
+		}
+	}
+}

@@ -10,10 +10,19 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// The backend kinds a model may name.
+// The backend kinds a model may name. openai, bedrock and test serve
+// every family; the others speak one vendor's API and serve the families
+// that vendor's models belong to (see Kinds).
 const (
-	BackendOpenAI = "openai" // an OpenAI-compatible server (model-families.md §5.6)
-	BackendTest   = "test"   // the built-in test backend
+	BackendOpenAI      = "openai"      // an OpenAI-compatible chat server (model-families.md §5.6); Converse only
+	BackendTest        = "test"        // the built-in test backend
+	BackendBedrock     = "bedrock"     // Amazon Bedrock itself, through the AWS SDK
+	BackendAnthropic   = "anthropic"   // Anthropic's Messages (and legacy Complete) API
+	BackendCompletions = "completions" // an OpenAI-compatible /v1/completions server, fed the family's prompt template
+	BackendOllama      = "ollama"      // Ollama's /api/generate with raw prompts
+	BackendCohere      = "cohere"      // Cohere's Chat API
+	BackendMistral     = "mistral"     // Mistral's chat completions API
+	BackendAI21        = "ai21"        // AI21's chat API
 )
 
 // Wildcard is the model key that stands for every catalog model without an
@@ -29,13 +38,16 @@ type Config struct {
 
 // Model is how one model ID is served.
 type Model struct {
-	Backend   string        `yaml:"backend"`     // BackendOpenAI or BackendTest; required
-	BaseURL   string        `yaml:"base_url"`    // openai: base URL including /v1; required
-	Model     string        `yaml:"model"`       // openai: the upstream model name; required
-	APIKeyEnv string        `yaml:"api_key_env"` // openai: environment variable holding the API key; optional
-	Timeout   time.Duration `yaml:"timeout"`     // openai: per-request timeout; 0 means the backend's default
-	Features  *Features     `yaml:"features"`    // custom IDs only: narrows converse.AllFeatures
-	Test      *TestBackend  `yaml:"test"`        // test: the test backend's settings; optional
+	Backend   string        `yaml:"backend"`      // one of the Backend kinds; required
+	BaseURL   string        `yaml:"base_url"`     // the upstream's base URL (openai, completions: including /v1)
+	Model     string        `yaml:"model"`        // the upstream's model name (bedrock: a Bedrock model ID, "" for the caller's)
+	APIKeyEnv string        `yaml:"api_key_env"`  // environment variable holding the upstream's API key; optional
+	Timeout   time.Duration `yaml:"timeout"`      // per-request timeout; 0 means the backend's default
+	Region    string        `yaml:"region"`       // bedrock: the AWS Region ("" for the SDK's default chain)
+	Endpoint  string        `yaml:"endpoint_url"` // bedrock: a custom Bedrock Runtime endpoint; optional
+	Family    string        `yaml:"family"`       // custom IDs on native backends: the model family (catalog family key)
+	Features  *Features     `yaml:"features"`     // custom IDs only: narrows converse.AllFeatures
+	Test      *TestBackend  `yaml:"test"`         // test: the test backend's settings; optional
 
 	// APIKey is the value of APIKeyEnv, read by Parse and Load. Never log it.
 	APIKey string `yaml:"-"`

@@ -13,14 +13,48 @@ import (
 	"github.com/converse-project/converse/testbackend"
 )
 
+// Kind describes one backend kind: the settings it takes, which of them
+// it requires, and the model families it can serve (nil: every family).
+type Kind struct {
+	Settings []string // of base_url, model, api_key_env, timeout, region, endpoint_url, family
+	Required []string
+	Families []string
+}
+
+// upstream is what every HTTP upstream takes.
+var upstream = []string{"base_url", "model", "api_key_env", "timeout", "family"}
+
+// templateFamilies are the families whose prompt converse renders itself
+// (model-families.md §4.3, §4.8–§4.10), for text-completion servers.
+var templateFamilies = []string{catalog.FamilyLlama2, catalog.FamilyLlama3, catalog.FamilyMistralInstruct, catalog.FamilyTitanText}
+
+// Kinds is every backend kind a configuration may name.
+var Kinds = map[string]Kind{
+	BackendTest:        {},
+	BackendOpenAI:      {Settings: upstream, Required: []string{"base_url", "model"}},
+	BackendBedrock:     {Settings: []string{"region", "endpoint_url", "model", "timeout", "family"}},
+	BackendAnthropic:   {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyClaudeMessages, catalog.FamilyClaudeText}},
+	BackendCompletions: {Settings: upstream, Required: []string{"base_url", "model"}, Families: templateFamilies},
+	BackendOllama:      {Settings: upstream, Required: []string{"model"}, Families: templateFamilies},
+	BackendCohere:      {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyCohereCommandR}},
+	BackendMistral:     {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyMistralChat}},
+	BackendAI21:        {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyJamba}},
+}
+
+// Native reports whether kind serves models through their family's native
+// format, so that each model needs its family (every kind but openai and
+// test).
+func Native(kind string) bool { return kind != BackendOpenAI && kind != BackendTest }
+
 // Validate checks c and reports every problem at once, each naming its field
-// path (models["x"].base_url): no models; an unknown or missing backend; an
-// openai model without a valid base_url or an upstream model name, or with a
-// test block; test-backend settings that are not the test backend's (base_url,
-// model, api_key_env, timeout on a test model; an unknown fault; a tool call
-// without a name); features on a catalog model; a key that is a catalog
-// model's profile or ARN instead of its base ID; a malformed custom ID; and an
-// api_key_env naming an unset environment variable.
+// path (models["x"].base_url): no models; an unknown or missing backend; a
+// setting the backend does not take, or a required one missing; a base_url
+// that is not http(s); a model whose family the backend cannot serve (the
+// wildcard only with backends that serve every family); test-backend
+// settings that are not the test backend's (an unknown fault; a tool call
+// without a name); features or family on a catalog model; a key that is a
+// catalog model's profile or ARN instead of its base ID; a malformed custom
+// ID; and an api_key_env naming an unset environment variable.
 func (c *Config) Validate() error {
 	if len(c.Models) == 0 {
 		return errors.New("config: models: at least one model is required")
@@ -40,7 +74,7 @@ func (c *Config) Validate() error {
 	slices.Sort(ids) // report in a stable order
 	for _, id := range ids {
 		m := c.Models[id]
-		_, inCatalog := catalog.Lookup(id)
+		entry, inCatalog := catalog.Lookup(id)
 		switch base, resolves := catalog.Resolve(id); {
 		case id == Wildcard || inCatalog:
 		case resolves:
@@ -51,28 +85,73 @@ func (c *Config) Validate() error {
 		if m.Features != nil && (id == Wildcard || inCatalog) {
 			fail(id, "features", "only for IDs outside the catalog; catalog models have the features AWS documents")
 		}
-		switch m.Backend {
-		case BackendOpenAI:
-			validateOpenAI(id, m, fail)
-		case BackendTest:
+		kind, ok := Kinds[m.Backend]
+		if !ok {
+			if m.Backend == "" {
+				fail(id, "backend", "required (%s)", strings.Join(kindNames(), ", "))
+			} else {
+				fail(id, "backend", "unknown backend %q (want %s)", m.Backend, strings.Join(kindNames(), ", "))
+			}
+			continue
+		}
+		validateSettings(id, m, kind, fail)
+		family := m.Family
+		switch {
+		case m.Family != "" && (id == Wildcard || inCatalog):
+			fail(id, "family", "only for IDs outside the catalog; catalog models have their family")
+		case inCatalog:
+			family = entry.Family
+		case m.Family != "" && !slices.Contains(catalog.Families(), m.Family):
+			fail(id, "family", "unknown family %q (want one of %s)", m.Family, strings.Join(catalog.Families(), ", "))
+		case id != Wildcard && m.Family == "" && Native(m.Backend):
+			fail(id, "family", "required for backend %s on a model outside the catalog (one of %s)", m.Backend, strings.Join(catalog.Families(), ", "))
+		}
+		if kind.Families != nil {
+			if id == Wildcard {
+				fail(id, "backend", "backend %s serves only %s models; the wildcard needs a backend that serves every family (bedrock, openai or test)", m.Backend, strings.Join(kind.Families, ", "))
+			} else if family != "" && !slices.Contains(kind.Families, family) {
+				fail(id, "backend", "backend %s cannot serve %s, whose family is %s (it serves %s)", m.Backend, id, family, strings.Join(kind.Families, ", "))
+			}
+		}
+		if m.Backend == BackendTest {
 			validateTest(id, m, fail)
-		case "":
-			fail(id, "backend", "required (%s or %s)", BackendOpenAI, BackendTest)
-		default:
-			fail(id, "backend", "unknown backend %q (want %s or %s)", m.Backend, BackendOpenAI, BackendTest)
+		} else if m.Test != nil {
+			fail(id, "test", "only for backend %s", BackendTest)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func validateOpenAI(id string, m Model, fail func(id, field, format string, args ...any)) {
-	if m.BaseURL == "" {
-		fail(id, "base_url", "required for backend %s", BackendOpenAI)
-	} else if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fail(id, "base_url", "%q is not an http or https URL", m.BaseURL)
+func kindNames() []string {
+	names := make([]string, 0, len(Kinds))
+	for k := range Kinds {
+		names = append(names, k)
 	}
-	if m.Model == "" {
-		fail(id, "model", "required for backend %s (the upstream model name)", BackendOpenAI)
+	slices.Sort(names)
+	return names
+}
+
+// validateSettings checks the settings a kind takes and requires.
+func validateSettings(id string, m Model, kind Kind, fail func(id, field, format string, args ...any)) {
+	set := map[string]bool{"base_url": m.BaseURL != "", "model": m.Model != "", "api_key_env": m.APIKeyEnv != "",
+		"timeout": m.Timeout != 0, "region": m.Region != "", "endpoint_url": m.Endpoint != "", "family": m.Family != ""}
+	for _, name := range []string{"base_url", "model", "api_key_env", "timeout", "region", "endpoint_url", "family"} {
+		if set[name] && !slices.Contains(kind.Settings, name) {
+			fail(id, name, "not a setting of backend %s", m.Backend)
+		}
+	}
+	for _, name := range kind.Required {
+		if !set[name] {
+			fail(id, name, "required for backend %s", m.Backend)
+		}
+	}
+	for _, u := range []struct{ name, value string }{{"base_url", m.BaseURL}, {"endpoint_url", m.Endpoint}} {
+		if u.value == "" {
+			continue
+		}
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			fail(id, u.name, "%q is not an http or https URL", u.value)
+		}
 	}
 	if m.APIKeyEnv != "" {
 		if _, ok := os.LookupEnv(m.APIKeyEnv); !ok {
@@ -82,20 +161,9 @@ func validateOpenAI(id string, m Model, fail func(id, field, format string, args
 	if m.Timeout < 0 {
 		fail(id, "timeout", "%v is negative", m.Timeout)
 	}
-	if m.Test != nil {
-		fail(id, "test", "only for backend %s", BackendTest)
-	}
 }
 
 func validateTest(id string, m Model, fail func(id, field, format string, args ...any)) {
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{{"base_url", m.BaseURL != ""}, {"model", m.Model != ""}, {"api_key_env", m.APIKeyEnv != ""}, {"timeout", m.Timeout != 0}} {
-		if f.set {
-			fail(id, f.name, "only for backend %s", BackendOpenAI)
-		}
-	}
 	if m.Test == nil {
 		return
 	}

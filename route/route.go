@@ -83,25 +83,54 @@ func New(entries []Entry) (*Table, error) {
 // validated against. Its errors are *converse.Error with Bedrock's kinds and
 // messages (see the package documentation).
 func (t *Table) Route(modelID string) (converse.Backend, converse.Features, error) {
+	e, f, err := t.entry(modelID)
+	if err != nil {
+		return nil, converse.Features{}, err
+	}
+	return e.Backend, f, nil
+}
+
+// MsgNoInvoke answers InvokeModel for a model whose backend has no native
+// format to pass bodies through (the openai and test backends).
+const MsgNoInvoke = "InvokeModel isn't supported for this model on this server. Use Converse, or serve the model from a backend that speaks its native format."
+
+// RouteInvoke returns what serves InvokeModel and
+// InvokeModelWithResponseStream for modelID: the routed backend, when it
+// also implements converse.Invoker. It resolves IDs and fails exactly as
+// Route does, and with a ValidationException (MsgNoInvoke) when the backend
+// cannot pass native bodies through.
+func (t *Table) RouteInvoke(modelID string) (converse.Invoker, error) {
+	e, _, err := t.entry(modelID)
+	if err != nil {
+		return nil, err
+	}
+	inv, ok := e.Backend.(converse.Invoker)
+	if !ok {
+		return nil, converse.Errorf(converse.KindValidation, "%s", MsgNoInvoke)
+	}
+	return inv, nil
+}
+
+func (t *Table) entry(modelID string) (Entry, converse.Features, error) {
 	m, inCatalog := catalog.Resolve(modelID)
 	if !inCatalog {
 		if e, ok := t.byID[modelID]; ok {
-			return e.Backend, features(e, converse.AllFeatures), nil
+			return e, features(e, converse.AllFeatures), nil
 		}
-		return nil, converse.Features{}, converse.Errorf(converse.KindValidation, "%s", converse.MsgInvalidModelID)
+		return Entry{}, converse.Features{}, converse.Errorf(converse.KindValidation, "%s", converse.MsgInvalidModelID)
 	}
 	if m.ProfileOnly && !catalog.IsProfile(modelID) {
-		return nil, converse.Features{}, converse.Errorf(converse.KindValidation,
+		return Entry{}, converse.Features{}, converse.Errorf(converse.KindValidation,
 			"Invocation of model ID %s with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.", m.ID)
 	}
 	e, ok := t.byID[m.ID]
 	if !ok {
 		if t.wildcard == nil {
-			return nil, converse.Features{}, converse.Errorf(converse.KindAccessDenied, "%s", converse.MsgAccessDenied)
+			return Entry{}, converse.Features{}, converse.Errorf(converse.KindAccessDenied, "%s", converse.MsgAccessDenied)
 		}
 		e = *t.wildcard
 	}
-	return e.Backend, features(e, m.Features), nil
+	return e, features(e, m.Features), nil
 }
 
 // Models lists every model the table serves, sorted by ID: the entries'

@@ -152,3 +152,47 @@ func TestModels(t *testing.T) {
 		t.Errorf("wildcard table serves %d models (first %q), want the catalog's %d plus one custom", len(served), served[0].ID, len(catalog.All()))
 	}
 }
+
+// invoker is a stand-in backend that also serves InvokeModel.
+type invoker struct{ backend }
+
+func (i *invoker) Invoke(context.Context, *converse.InvokeRequest) (*converse.InvokeResponse, error) {
+	return nil, errors.New("not called")
+}
+
+func (i *invoker) InvokeStream(context.Context, *converse.InvokeRequest) (iter.Seq2[[]byte, error], error) {
+	return nil, errors.New("not called")
+}
+
+func TestRouteInvoke(t *testing.T) {
+	native := &invoker{backend{"native"}}
+	table, err := New([]Entry{{ID: haiku, Backend: native}, {ID: titan, Backend: &backend{"chat only"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, id string
+		want     converse.Invoker
+		kind     converse.ErrorKind
+		msg      string
+	}{
+		{"a native backend by profile", "us." + haiku, native, 0, ""},
+		{"a backend without native bodies", titan, nil, converse.KindValidation, MsgNoInvoke},
+		{"a catalog model without a backend", "cohere.command-r-v1:0", nil, converse.KindAccessDenied, converse.MsgAccessDenied},
+		{"an unknown ID", "acme.nothing", nil, converse.KindValidation, converse.MsgInvalidModelID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := table.RouteInvoke(tc.id)
+			if tc.want != nil {
+				if err != nil || got != tc.want {
+					t.Fatalf("RouteInvoke = %v, %v", got, err)
+				}
+				return
+			}
+			var ce *converse.Error
+			if !errors.As(err, &ce) || ce.Kind != tc.kind || ce.Message != tc.msg {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
