@@ -6,7 +6,7 @@
 //
 //	models:
 //	  anthropic.claude-3-haiku-20240307-v1:0:   # a catalog base ID; its profiles (us.…) and ARNs route here too
-//	    backend: openai                         # openai | test
+//	    backend: openai                         # see the backend kinds below
 //	    base_url: http://127.0.0.1:11434/v1     # OpenAI-compatible base URL, including /v1
 //	    model: llama3.1:8b                      # upstream model name
 //	    api_key_env: OPENAI_API_KEY             # optional: the API key is read from this environment variable
@@ -25,6 +25,23 @@
 //	          chunk_delay: 50ms
 //	  "*":                                      # every catalog model not listed above
 //	    backend: test
+//
+// The backend kinds (Kinds says which settings each takes and which model
+// families it serves):
+//
+//	test         the built-in test backend: canned replies and injected faults, every family
+//	openai       an OpenAI-compatible chat server (vLLM, llama.cpp, Ollama's /v1, OpenAI), every family, Converse only
+//	bedrock      Amazon Bedrock itself through the AWS SDK (region, endpoint_url, default credential chain), every family
+//	anthropic    Anthropic's API, for Claude models
+//	completions  an OpenAI-compatible /v1/completions server, for Llama, Mistral Instruct and Titan: converse renders the prompt
+//	ollama       Ollama's /api/generate with raw prompts, for the same families
+//	cohere       Cohere's Chat API, for Command R and R+
+//	mistral      Mistral's API, for Mistral Large and Small
+//	ai21         AI21's API, for Jamba
+//
+// Every kind but openai and test serves a model through its family's native
+// format, the same bodies InvokeModel takes; an ID outside the catalog on
+// such a backend names its family (family: meta.llama3).
 //
 // example.yaml in this directory is a complete, commented example (a test
 // loads it). With no file at all, Default serves every catalog model with the
