@@ -28,6 +28,10 @@ type Router interface {
 type Options struct {
 	// Router resolves model IDs; NewHandler panics when it is nil.
 	Router Router
+	// InvokeRouter resolves model IDs for InvokeModel and
+	// InvokeModelWithResponseStream. nil: the invoke operations answer
+	// like an unknown operation.
+	InvokeRouter InvokeRouter
 	// Logger receives one access-log line per request; nil means
 	// slog.Default(). Access-log lines never contain request content.
 	Logger *slog.Logger
@@ -48,12 +52,13 @@ const DefaultMaxBodyBytes = (20*3_932_160+5*4_718_592)*4/3 + 8<<20
 
 // handler serves the Bedrock Runtime operations.
 type handler struct {
-	router     Router
-	log        *slog.Logger
-	logContent bool
-	maxBody    int64
-	now        func() time.Time
-	mux        *http.ServeMux
+	router       Router
+	invokeRouter InvokeRouter // nil: the invoke operations are not served
+	log          *slog.Logger
+	logContent   bool
+	maxBody      int64
+	now          func() time.Time
+	mux          *http.ServeMux
 }
 
 // NewHandler returns the Bedrock Runtime HTTP handler. It works over
@@ -64,7 +69,7 @@ func NewHandler(o Options) http.Handler {
 	if o.Router == nil {
 		panic("wire: NewHandler: nil Router")
 	}
-	h := &handler{router: o.Router, log: o.Logger, logContent: o.LogContent, maxBody: o.MaxBodyBytes, now: o.Now}
+	h := &handler{router: o.Router, invokeRouter: o.InvokeRouter, log: o.Logger, logContent: o.LogContent, maxBody: o.MaxBodyBytes, now: o.Now}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -87,6 +92,10 @@ func (h *handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("POST /model/{modelId}/converse", h.operation("Converse", h.converse))
 	mux.Handle("POST /model/{modelId}/converse-stream", h.operation("ConverseStream", h.converseStream))
+	if h.invokeRouter != nil {
+		mux.Handle("POST /model/{modelId}/invoke", h.operation("InvokeModel", h.invoke))
+		mux.Handle("POST /model/{modelId}/invoke-with-response-stream", h.operation("InvokeModelWithResponseStream", h.invokeStream))
+	}
 	mux.Handle("/", h.operation("", h.unknown))
 	return mux
 }
@@ -124,7 +133,7 @@ func (h *handler) operation(name string, serve func(http.ResponseWriter, *http.R
 		if name == "" {
 			attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()))
 		}
-		if name == "ConverseStream" {
+		if name == "ConverseStream" || name == "InvokeModelWithResponseStream" {
 			attrs = append(attrs, slog.Int("events", c.events), slog.Bool("client_gone", c.gone))
 		}
 		if c.errorKind != "" {
