@@ -74,7 +74,7 @@ func (Jamba) Request(req *converse.Request) ([]byte, error) {
 	if req.ToolConfig != nil {
 		return nil, converse.Errorf(converse.KindValidation, "This model doesn't support tool use.")
 	}
-	if err := rejectOutputConfig(req); err != nil {
+	if err := jambaRejectOutputConfig(req); err != nil {
 		return nil, err
 	}
 	for i := range req.Messages {
@@ -148,7 +148,7 @@ func (Jamba) Response(req *converse.Request, body []byte) (*converse.Response, e
 	if r.Usage != nil {
 		resp.Usage = usage(r.Usage)
 	} else if m, ok := invocationMetrics(body); ok {
-		resp.Usage = metricsUsage(m)
+		resp.Usage = jambaMetricsUsage(m)
 	}
 	resp.AdditionalModelResponseFields = ResponseFields(body, req.AdditionalModelResponseFieldPaths)
 	return resp, nil
@@ -204,7 +204,7 @@ func (s *jambaStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		return nil, s.err
 	}
 	if m, ok := invocationMetrics(chunk); ok {
-		s.usage, s.latency = metricsUsage(m), m.InvocationLatency
+		s.usage, s.latency = jambaMetricsUsage(m), m.InvocationLatency
 	} else if c.Usage != nil {
 		s.usage = usage(c.Usage)
 	}
@@ -264,4 +264,18 @@ func (s *jambaStream) End() ([]converse.StreamEvent, error) {
 	s.done = true
 	s.out = append(s.out, converse.StreamEvent{Metadata: &converse.MetadataEvent{Usage: s.usage, Metrics: converse.Metrics{LatencyMs: s.latency}}})
 	return s.out, nil
+}
+
+// jambaRejectOutputConfig refuses structured output: the native body has
+// no member for it.
+func jambaRejectOutputConfig(req *converse.Request) error {
+	if oc := req.OutputConfig; oc != nil && oc.TextFormat != nil {
+		return converse.Errorf(converse.KindValidation, "This model doesn't support the outputConfig.textFormat field. Remove outputConfig.textFormat and try again.")
+	}
+	return nil
+}
+
+// jambaMetricsUsage turns invocation metrics into Converse usage.
+func jambaMetricsUsage(m InvocationMetrics) converse.Usage {
+	return converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
 }

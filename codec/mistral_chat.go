@@ -117,7 +117,7 @@ func (MistralChat) Request(req *converse.Request) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if err := rejectOutputConfig(req); err != nil {
+	if err := mistralRejectOutputConfig(req); err != nil {
 		return nil, err
 	}
 	body, err := marshal(out)
@@ -130,9 +130,9 @@ func (MistralChat) Request(req *converse.Request) ([]byte, error) {
 	return body, nil
 }
 
-// rejectOutputConfig refuses structured output for families whose native
+// mistralRejectOutputConfig refuses structured output for families whose native
 // body has no member for it.
-func rejectOutputConfig(req *converse.Request) error {
+func mistralRejectOutputConfig(req *converse.Request) error {
 	if oc := req.OutputConfig; oc != nil && oc.TextFormat != nil {
 		return converse.Errorf(converse.KindValidation, "This model doesn't support the outputConfig.textFormat field. Remove outputConfig.textFormat and try again.")
 	}
@@ -413,7 +413,7 @@ func (MistralChat) Response(req *converse.Request, body []byte) (*converse.Respo
 	if r.Usage != nil {
 		resp.Usage = usage(r.Usage)
 	} else if m, ok := invocationMetrics(body); ok {
-		resp.Usage = metricsUsage(m)
+		resp.Usage = mistralMetricsUsage(m)
 	}
 	resp.AdditionalModelResponseFields = ResponseFields(body, req.AdditionalModelResponseFieldPaths)
 	return resp, nil
@@ -442,8 +442,8 @@ func mistralToolInput(args json.RawMessage) (json.RawMessage, bool) {
 	return toolInput(string(args))
 }
 
-// metricsUsage turns invocation metrics into Converse usage.
-func metricsUsage(m InvocationMetrics) converse.Usage {
+// mistralMetricsUsage turns invocation metrics into Converse usage.
+func mistralMetricsUsage(m InvocationMetrics) converse.Usage {
 	return converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
 }
 
@@ -508,7 +508,7 @@ func (s *mistralStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		return nil, s.err
 	}
 	if m, ok := invocationMetrics(chunk); ok {
-		s.usage, s.latency = metricsUsage(m), m.InvocationLatency
+		s.usage, s.latency = mistralMetricsUsage(m), m.InvocationLatency
 	} else if c.Usage != nil {
 		s.usage = usage(c.Usage)
 	}
