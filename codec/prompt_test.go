@@ -314,3 +314,27 @@ func FuzzPromptFamilies(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPromptFamilies(b *testing.B) {
+	req := readRequest(b, filepath.Join("testdata", "llama3", "system-user-assistant-user", "converse.json"))
+	chunks := [][]byte{
+		[]byte(`{"generation":"Rome","prompt_token_count":52,"generation_token_count":1,"stop_reason":null}`),
+		[]byte(`{"generation":".","prompt_token_count":null,"generation_token_count":2,"stop_reason":"stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":52,"outputTokenCount":2}}`),
+	}
+	b.Run("llama3 request", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := (Llama3{}).Request(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("llama3 stream", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := promptDecode(Llama3{}.NewStream(req), chunks); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
