@@ -94,8 +94,10 @@ const cohereMsgEndWithUser = "A conversation must end with a user message. Try a
 //     call it answers (found by toolUseId in the assistant turns before)
 //     and outputs: a json object as it is, other json as {"result": v},
 //     text as {"text": t}, a document as {"title","snippet"}; message is
-//     then empty, as chat v1 wants (§4.13 C, §5.2); a result's status has
-//     no Cohere member and is not sent;
+//     then empty, as chat v1 wants (§4.13 C, §5.2), and a turn mixing
+//     tool results with other content is rejected with Bedrock's message
+//     for non-Claude models (§2.5); a result's status has no Cohere member
+//     and is not sent;
 //   - toolSpecs become tools with parameter_definitions flattened from
 //     the input schema's top-level properties (type mapped to Cohere's
 //     names: string→str, integer→int, number→float, boolean→bool,
@@ -143,9 +145,6 @@ func (CohereCommandR) Request(req *converse.Request) ([]byte, error) {
 			}
 			if i == last {
 				out.Message, out.Documents, out.ToolResults = t.message, t.documents, t.results
-				if len(t.results) > 0 {
-					out.Message = "" // chat v1 takes no message beside tool results (§5.2)
-				}
 				continue
 			}
 			if len(t.results) > 0 {
@@ -269,6 +268,11 @@ func cohereUserTurn(m *converse.Message, path string, calls map[string]cohereToo
 		default:
 			return t, unsupportedBlock(b.Kind())
 		}
+	}
+	if len(t.results) > 0 && (len(texts) > 0 || len(docs) > 0 || len(t.documents) > 0) {
+		// Chat v1 takes no message beside tool results (§5.2); Bedrock
+		// rejects such a turn for every family but Claude (§2.5).
+		return t, converse.Errorf(converse.KindValidation, "%s.content: Conversation blocks and tool result blocks cannot be provided in the same turn.", path)
 	}
 	t.message = strings.Join(append(docs, texts...), "\n")
 	return t, nil
@@ -576,7 +580,9 @@ type cohereChatChunk struct {
 // came before it. tool-calls-chunk (Cohere's incremental tool calls),
 // citation-generation, search-queries-generation and search-results
 // are skipped: tool-calls-generation carries the whole calls, and
-// Converse has no member for the rest. A stream-end with finish_reason
+// Converse has no member for the rest. Parameters that are not a JSON
+// object are sent as {} with the stop reason tool_use (Response says
+// malformed_tool_use; a stream's stop reason is not held back for it). A stream-end with finish_reason
 // ERROR ends the stream with a ModelStreamErrorException.
 type cohereChatStream struct {
 	cohereTextStream
