@@ -21,7 +21,7 @@ func TestLayout(t *testing.T) {
 		"/wire":         {mod + "/codec", mod + "/transport", mod + "/route", mod + "/config", mod + "/backend", mod + "/testbackend", mod + "/catalog"},
 		"/route":        {"net/http", mod + "/codec", mod + "/transport", mod + "/backend", mod + "/wire"},
 		"/codec":        {"net/http", "os", mod + "/transport", mod + "/wire", mod + "/route", mod + "/backend"},
-		"/transport/":   {mod, "github.com/aws/aws-sdk-go-v2/service/bedrockruntime"},
+		"/transport/":   {mod, mod + "/codec", mod + "/wire", mod + "/route", mod + "/backend", mod + "/config"},
 		"/document":     {"net/http", mod + "/"},
 		"/testbackend":  {"net/http", mod + "/wire", mod + "/route", mod + "/codec", mod + "/transport"},
 		"/backend":      {mod + "/wire", mod + "/route", mod + "/config"},
@@ -42,6 +42,13 @@ func TestLayout(t *testing.T) {
 				t.Errorf("%s imports %s: fake upstreams are for tests only", pkg, dep)
 			}
 		}
+		// Only the bedrock transport talks to Amazon Bedrock (and the
+		// quickstart example, which is a client).
+		for _, dep := range imports {
+			if strings.HasPrefix(dep, "github.com/aws/aws-sdk-go-v2/service/bedrockruntime") && rel != "/transport/bedrock" && !strings.HasPrefix(rel, "/examples/") {
+				t.Errorf("%s imports %s: only transport/bedrock may", pkg, dep)
+			}
+		}
 		for prefix, bans := range forbidden {
 			if !(rel == prefix || (prefix != "" && strings.HasSuffix(prefix, "/") && strings.HasPrefix(rel, prefix)) || (prefix != "" && strings.HasPrefix(rel, prefix+"/"))) {
 				continue
@@ -52,7 +59,8 @@ func TestLayout(t *testing.T) {
 					list = imports
 				}
 				for _, dep := range list {
-					if dep == ban || (strings.HasSuffix(ban, "/") && strings.HasPrefix(dep, ban)) || strings.HasPrefix(dep, ban+"/") || (ban == mod && dep == mod) {
+					// A bare mod bans the root package only; mod+"/" bans every package.
+					if dep == ban || (strings.HasSuffix(ban, "/") && strings.HasPrefix(dep, ban)) || (ban != mod && strings.HasPrefix(dep, ban+"/")) {
 						t.Errorf("%s must not import %s (rule %q)", pkg, dep, ban)
 					}
 				}
