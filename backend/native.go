@@ -79,7 +79,13 @@ func (n *Native) Converse(ctx context.Context, req *converse.Request) (*converse
 // sequence with a ModelStreamErrorException (or the in-stream exception
 // Bedrock sent). Stopping early, or cancelling ctx, ends the upstream call.
 func (n *Native) ConverseStream(ctx context.Context, req *converse.Request) (iter.Seq2[converse.StreamEvent, error], error) {
-	body, err := n.Family.Request(req)
+	var body []byte
+	var err error
+	if sr, ok := n.Family.(streamRequester); ok {
+		body, err = sr.StreamRequest(req)
+	} else {
+		body, err = n.Family.Request(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +154,13 @@ func (n *Native) InvokeStream(ctx context.Context, req *converse.InvokeRequest) 
 			}
 		}
 	}, nil
+}
+
+// streamRequester is a family whose native body itself asks for a stream
+// (Cohere Command's generate body carries "stream": true, model-families.md
+// §4.6); every other family streams by the path alone.
+type streamRequester interface {
+	StreamRequest(req *converse.Request) ([]byte, error)
 }
 
 // bedrockKinds maps the exception names real Bedrock sends (through the
