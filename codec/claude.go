@@ -406,7 +406,7 @@ func (Claude) Response(req *converse.Request, body []byte) (*converse.Response, 
 		return nil, &converse.Error{Kind: converse.KindModelError, Message: "The model returned the following errors: " + r.Error.Message,
 			OriginalMessage: r.Error.Message, OriginalStatusCode: claudeErrorStatus(r.Error.Type)}
 	}
-	if r.Type != "" && r.Type != "message" {
+	if r.Type != "message" {
 		return nil, converse.Errorf(converse.KindModelError, MsgMalformedReply)
 	}
 	msg := &converse.Message{Role: converse.RoleAssistant, Content: []converse.Block{}}
@@ -581,7 +581,13 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		if c.ContentBlock == nil || s.stopped {
 			break
 		}
-		s.blocks[c.Index] = c.ContentBlock.Type
+		switch c.ContentBlock.Type {
+		case "text", "tool_use", "thinking", "redacted_thinking":
+			s.blocks[c.Index] = c.ContentBlock.Type
+		default:
+			// A block kind Converse has no member for (a server tool's
+			// call or result) is skipped, its deltas and stop with it.
+		}
 		switch c.ContentBlock.Type {
 		case "tool_use":
 			s.emit(converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{ContentBlockIndex: c.Index,
@@ -603,7 +609,11 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 			break
 		}
 		if _, open := s.blocks[c.Index]; !open {
-			s.blocks[c.Index] = claudeDeltaBlock(d.Type)
+			kind := claudeDeltaBlock(d.Type)
+			if kind == "" {
+				break
+			}
+			s.blocks[c.Index] = kind
 		}
 		switch {
 		case d.Type == "text_delta" && d.Text != "":
@@ -642,15 +652,18 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 }
 
 // claudeDeltaBlock is the block type a delta belongs to, for a delta whose
-// block never had a content_block_start.
+// block never had a content_block_start; "" for a delta Converse has no
+// member for.
 func claudeDeltaBlock(deltaType string) string {
 	switch deltaType {
 	case "input_json_delta":
 		return "tool_use"
 	case "thinking_delta", "signature_delta":
 		return "thinking"
+	case "text_delta":
+		return "text"
 	}
-	return "text"
+	return ""
 }
 
 // End returns the closing events not yet sent. A stream that stopped

@@ -277,6 +277,7 @@ func TestClaudeResponseErrors(t *testing.T) {
 	}{
 		{"not JSON", `{"type":`, MsgMalformedReply, 0},
 		{"not a message", `{"type":"completion","completion":"x"}`, MsgMalformedReply, 0},
+		{"an object without a type", `{}`, MsgMalformedReply, 0},
 		{"anthropic error object", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "The model returned the following errors: Overloaded", 529},
 	}
 	for _, tt := range tests {
@@ -315,6 +316,14 @@ func TestClaudeStream(t *testing.T) {
 			`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":3}}`,
 			`{"type":"message_stop"}`),
 			`[{"messageStart":{"role":"assistant"}},{"contentBlockStart":{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"t","name":"f"}}}},{"contentBlockStop":{"contentBlockIndex":0}},{"messageStop":{"stopReason":"tool_use"}},{"metadata":{"usage":{"inputTokens":5,"outputTokens":3,"totalTokens":8},"metrics":{"latencyMs":0}}}]`, ""},
+		{"a block kind Converse has no member for is skipped", claudeChunks(start,
+			`{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"s","name":"web_search","input":{}}}`,
+			`{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{}}}`,
+			`{"type":"content_block_stop","index":0}`,
+			`{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"hi"}}`,
+			`{"type":"content_block_stop","index":1}`,
+			`{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}`, `{"type":"message_stop"}`),
+			`[{"messageStart":{"role":"assistant"}},{"contentBlockDelta":{"contentBlockIndex":1,"delta":{"text":"hi"}}},{"contentBlockStop":{"contentBlockIndex":1}},{"messageStop":{"stopReason":"end_turn"}},{"metadata":{"usage":{"inputTokens":5,"outputTokens":2,"totalTokens":7},"metrics":{"latencyMs":0}}}]`, ""},
 		{"an error chunk ends the stream", claudeChunks(start, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`),
 			`[{"messageStart":{"role":"assistant"}}]`, "The model returned the following errors: Overloaded"},
 		{"a stream cut before the stop reason is an error", claudeChunks(start, `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}`),

@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -347,4 +348,17 @@ func TestWithMetrics(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzEvents(f *testing.F) {
+	f.Add([]byte("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+	f.Add([]byte("event: ping\r\ndata: {}\r\n\r\n:comment\ndata: a\ndata: b\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for ev, err := range events(bytes.NewReader(data)) {
+			if err != nil {
+				return
+			}
+			withMetrics(ev.data, metrics{InputTokenCount: 1})
+		}
+	})
 }
