@@ -97,7 +97,7 @@ func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.
 }
 
 // InvokeStream sends the body as Invoke does, with "stream": true, and
-// yields Bedrock's native Mistral chat chunks (see toBedrockChunk): one
+// yields Bedrock's native Mistral chat chunks (see streamState): one
 // per upstream event that carries content, and last the chunk with the
 // stop reason, to which "amazon-bedrock-invocationMetrics" is added
 // (token counts from the stream's usage, latencies measured here). The
