@@ -578,26 +578,8 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		}
 	case "content_block_start":
 		s.start()
-		if c.ContentBlock == nil || s.stopped {
-			break
-		}
-		switch c.ContentBlock.Type {
-		case "text", "tool_use", "thinking", "redacted_thinking":
-			s.blocks[c.Index] = c.ContentBlock.Type
-		default:
-			// A block kind Converse has no member for (a server tool's
-			// call or result) is skipped, its deltas and stop with it.
-		}
-		switch c.ContentBlock.Type {
-		case "tool_use":
-			s.emit(converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{ContentBlockIndex: c.Index,
-				Start: converse.ContentBlockStart{ToolUse: &converse.ToolUseStart{ToolUseID: c.ContentBlock.ID, Name: c.ContentBlock.Name}}}})
-		case "text":
-			if t := c.ContentBlock.Text; t != nil && *t != "" {
-				s.delta(c.Index, converse.Delta{Text: t})
-			}
-		case "redacted_thinking":
-			s.delta(c.Index, converse.Delta{ReasoningContent: &converse.ReasoningDelta{RedactedContent: []byte(c.ContentBlock.Data)}})
+		if c.ContentBlock != nil && !s.stopped {
+			s.blockStart(c.Index, c.ContentBlock)
 		}
 	case "content_block_delta":
 		s.start()
@@ -605,25 +587,8 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		if json.Unmarshal(c.Delta, &d) != nil {
 			return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream})
 		}
-		if s.stopped {
-			break
-		}
-		if _, open := s.blocks[c.Index]; !open {
-			kind := claudeDeltaBlock(d.Type)
-			if kind == "" {
-				break
-			}
-			s.blocks[c.Index] = kind
-		}
-		switch {
-		case d.Type == "text_delta" && d.Text != "":
-			s.delta(c.Index, converse.Delta{Text: &d.Text})
-		case d.Type == "input_json_delta" && d.PartialJSON != "":
-			s.delta(c.Index, converse.Delta{ToolUse: &converse.ToolUseDelta{Input: d.PartialJSON}})
-		case d.Type == "thinking_delta" && d.Thinking != "":
-			s.delta(c.Index, converse.Delta{ReasoningContent: &converse.ReasoningDelta{Text: &d.Thinking}})
-		case d.Type == "signature_delta" && d.Signature != "":
-			s.delta(c.Index, converse.Delta{ReasoningContent: &converse.ReasoningDelta{Signature: &d.Signature}})
+		if !s.stopped {
+			s.blockDelta(c.Index, &d)
 		}
 	case "content_block_stop":
 		if _, open := s.blocks[c.Index]; open {
@@ -649,6 +614,49 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		s.finish(c.Metrics)
 	}
 	return s.out, nil
+}
+
+// blockStart opens a block: a tool_use block gets its contentBlockStart,
+// a redacted_thinking block sends its data at once; a block kind Converse
+// has no member for (a server tool's call or result) is skipped, its
+// deltas and stop with it.
+func (s *claudeStream) blockStart(index int, b *claudeBlock) {
+	switch b.Type {
+	case "text", "tool_use", "thinking", "redacted_thinking":
+		s.blocks[index] = b.Type
+	}
+	switch b.Type {
+	case "tool_use":
+		s.emit(converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{ContentBlockIndex: index,
+			Start: converse.ContentBlockStart{ToolUse: &converse.ToolUseStart{ToolUseID: b.ID, Name: b.Name}}}})
+	case "text":
+		if b.Text != nil && *b.Text != "" {
+			s.delta(index, converse.Delta{Text: b.Text})
+		}
+	case "redacted_thinking":
+		s.delta(index, converse.Delta{ReasoningContent: &converse.ReasoningDelta{RedactedContent: []byte(b.Data)}})
+	}
+}
+
+// blockDelta sends one content_block_delta's fragment, if not empty.
+func (s *claudeStream) blockDelta(index int, d *claudeDelta) {
+	if _, open := s.blocks[index]; !open {
+		kind := claudeDeltaBlock(d.Type)
+		if kind == "" {
+			return
+		}
+		s.blocks[index] = kind
+	}
+	switch {
+	case d.Type == "text_delta" && d.Text != "":
+		s.delta(index, converse.Delta{Text: &d.Text})
+	case d.Type == "input_json_delta" && d.PartialJSON != "":
+		s.delta(index, converse.Delta{ToolUse: &converse.ToolUseDelta{Input: d.PartialJSON}})
+	case d.Type == "thinking_delta" && d.Thinking != "":
+		s.delta(index, converse.Delta{ReasoningContent: &converse.ReasoningDelta{Text: &d.Thinking}})
+	case d.Type == "signature_delta" && d.Signature != "":
+		s.delta(index, converse.Delta{ReasoningContent: &converse.ReasoningDelta{Signature: &d.Signature}})
+	}
 }
 
 // claudeDeltaBlock is the block type a delta belongs to, for a delta whose
