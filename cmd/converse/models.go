@@ -26,7 +26,7 @@ func (c *ModelsCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	table, err := buildRouter(cfg)
+	table, err := buildRouter(ctx, cfg)
 	if err != nil {
 		return err
 	}

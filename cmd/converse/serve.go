@@ -53,7 +53,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	router, err := buildRouter(cfg)
+	router, err := buildRouter(ctx, cfg)
 	if err != nil {
 		return err
 	}
