@@ -76,8 +76,8 @@ type BedrockRequest struct {
 // the model's bytes as the body and Bedrock's token headers, event-stream
 // frames written with the AWS SDK's encoder, typed exception frames, and
 // JSON errors named by x-amzn-ErrorType (wire-protocol.md §2.3, §2.4, §4,
-// §5.2). It requires a SigV4 Authorization for the service "bedrock"
-// (§6.1) without checking the signature itself. Its methods are safe for
+// §5.2). It requires a SigV4 Authorization for the service "bedrock", or
+// a bearer token (§6.1), without checking either against credentials. Its methods are safe for
 // concurrent use.
 type BedrockServer struct {
 	// URL is the endpoint, as an SDK client's BaseEndpoint.
@@ -252,13 +252,17 @@ func (s *BedrockServer) serve(w http.ResponseWriter, r *http.Request, op string)
 }
 
 // bedrockCheckAuth requires a SigV4 Authorization header scoped to the
-// service "bedrock" and an X-Amz-Date, answering as the AWS front door
-// does otherwise (§5.3). The signature itself is not verified: the fake
-// stands in for the wire format, not for IAM.
+// service "bedrock" and an X-Amz-Date, or a Bedrock API key as a bearer
+// token (§6.1), answering as the AWS front door does otherwise (§5.3). The
+// signature itself is not verified: the fake stands in for the wire
+// format, not for IAM.
 func bedrockCheckAuth(h http.Header) (exception, message string) {
 	auth := h.Get("Authorization")
 	if auth == "" {
 		return "MissingAuthenticationTokenException", "Missing Authentication Token"
+	}
+	if token, ok := strings.CutPrefix(auth, "Bearer "); ok && token != "" {
+		return "", ""
 	}
 	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 Credential=")
 	if !ok || h.Get("X-Amz-Date") == "" || !strings.Contains(auth, "Signature=") {

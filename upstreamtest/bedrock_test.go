@@ -68,6 +68,13 @@ func TestBedrockRejects(t *testing.T) {
 	}
 }
 
+func TestBedrockAcceptsBedrockAPIKeys(t *testing.T) {
+	srv := NewBedrock(t)
+	if resp := bedrockPost(t, srv.URL, "/model/m/invoke", "Bearer bedrock-api-key-dGVzdA==", "application/json", `{}`); resp.StatusCode != 200 {
+		t.Errorf("status = %d", resp.StatusCode)
+	}
+}
+
 func TestBedrockAcceptsMissingAndOctetStreamContentTypes(t *testing.T) {
 	for _, ct := range []string{"", "application/octet-stream"} {
 		srv := NewBedrock(t, BedrockReply{Body: []byte(`{"generation":"Paris."}`), InputTokens: 7, OutputTokens: 2, LatencyMs: 40})

@@ -55,7 +55,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Credentials sign the requests. nil means the SDK's default chain
 	// (environment, shared files, SSO, web identity, container and
-	// instance roles), loaded once by New.
+	// instance roles), loaded once by New. Whichever is used, the SDK
+	// itself prefers a Bedrock API key in AWS_BEARER_TOKEN_BEDROCK when
+	// that is set (wire-protocol.md §6.1).
 	Credentials aws.CredentialsProvider
 	// Timeout bounds an Invoke from start to the end of the answer, and an
 	// InvokeStream's wait for the answer's headers and then for each chunk,

@@ -24,6 +24,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // newClient returns a Client for the fake, with static credentials.
 func newClient(t *testing.T, srv *upstreamtest.BedrockServer, timeout time.Duration) *Client {
 	t.Helper()
+	t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "") // the SDK would prefer it to the credentials
 	c, err := New(context.Background(), Config{
 		Region: "us-west-2", EndpointURL: srv.URL, Timeout: timeout,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
@@ -242,7 +243,7 @@ func TestNewLoadsTheDefaultChain(t *testing.T) {
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID": "AKIDFROMENV", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "",
 		"AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty, "AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_BEARER_TOKEN_BEDROCK": "", "AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "",
 	} {
 		t.Setenv(k, v)
 	}
