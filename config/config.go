@@ -47,7 +47,11 @@ type Model struct {
 	Endpoint  string        `yaml:"endpoint_url"` // bedrock: a custom Bedrock Runtime endpoint; optional
 	Family    string        `yaml:"family"`       // custom IDs on native backends: the model family (catalog family key)
 	Features  *Features     `yaml:"features"`     // custom IDs only: narrows converse.AllFeatures
-	Test      *TestBackend  `yaml:"test"`         // test: the test backend's settings; optional
+	// SynthesizeToolStreams serves a ConverseStream request with tools by
+	// one non-streaming call replayed as events, for models with tool use
+	// but no streaming tool use (Bedrock rejects those requests).
+	SynthesizeToolStreams bool         `yaml:"synthesize_tool_streams"`
+	Test                  *TestBackend `yaml:"test"` // test: the test backend's settings; optional
 
 	// APIKey is the value of APIKeyEnv, read by Parse and Load. Never log it.
 	APIKey string `yaml:"-"`

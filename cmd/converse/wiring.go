@@ -76,10 +76,12 @@ var dialects = map[string]completions.Dialect{
 	catalog.FamilyTitanText:       completions.Titan,
 }
 
-// buildRouter builds the route table of a loaded configuration. A native
-// backend serves each model through its family's codec, so a wildcard entry
-// of such a backend becomes one entry per catalog model it covers, sharing
-// one transport.
+// buildRouter builds the route table of a loaded configuration: one entry
+// per model served. A wildcard entry stands for every catalog model not
+// listed on its own. A chat backend (openai, test) serves all its models
+// from one instance; a native backend serves each through its family's
+// codec over one transport per configuration entry (per family, for
+// text-completion servers, which answer in the family's dialect).
 func buildRouter(ctx context.Context, cfg *config.Config) (*route.Table, error) {
 	ids := make([]string, 0, len(cfg.Models))
 	for id := range cfg.Models {
@@ -89,61 +91,78 @@ func buildRouter(ctx context.Context, cfg *config.Config) (*route.Table, error) 
 	var entries []route.Entry
 	for _, id := range ids {
 		m := cfg.Models[id]
-		if build, ok := chatBackends[m.Backend]; ok {
-			b, err := build(m)
-			if err != nil {
-				return nil, fmt.Errorf("models[%q]: %w", id, err)
-			}
-			e := route.Entry{ID: id, Kind: m.Backend, Backend: b}
-			if _, inCatalog := catalog.Lookup(id); !inCatalog && id != route.Wildcard {
-				f := m.Features.Narrow(converse.AllFeatures)
-				e.Features = &f
-			}
-			entries = append(entries, e)
-			continue
+		built, err := entriesFor(ctx, cfg, id, m)
+		if err != nil {
+			return nil, fmt.Errorf("models[%q]: %w", id, err)
 		}
-		newTransport, ok := transports[m.Backend]
-		if !ok {
-			return nil, fmt.Errorf("models[%q]: unknown backend %q", id, m.Backend)
-		}
-		// The models this entry serves, with their families.
-		type served struct{ id, family string }
-		var models []served
-		switch cm, inCatalog := catalog.Lookup(id); {
-		case id == route.Wildcard:
-			for _, cm := range catalog.All() {
-				if _, listed := cfg.Models[cm.ID]; !listed {
-					models = append(models, served{cm.ID, cm.Family})
-				}
-			}
-		case inCatalog:
-			models = []served{{id, cm.Family}}
-		default:
-			models = []served{{id, m.Family}}
-		}
-		var tr transport.Invoker
-		for _, sm := range models {
-			fam, ok := codec.For(sm.family)
-			if !ok {
-				return nil, fmt.Errorf("models[%q]: no codec for family %q", id, sm.family)
-			}
-			if tr == nil || m.Backend == config.BackendCompletions || m.Backend == config.BackendOllama {
-				// Text-completion servers answer in the family's dialect,
-				// so each family needs its own client.
-				var err error
-				if tr, err = newTransport(ctx, m, sm.family); err != nil {
-					return nil, fmt.Errorf("models[%q]: %w", id, err)
-				}
-			}
-			e := route.Entry{ID: sm.id, Kind: m.Backend, Backend: &backend.Native{Family: fam, Transport: tr, Model: m.Model}}
-			if _, inCatalog := catalog.Lookup(sm.id); !inCatalog {
-				f := m.Features.Narrow(converse.AllFeatures)
-				e.Features = &f
-			}
-			entries = append(entries, e)
-		}
+		entries = append(entries, built...)
 	}
 	return route.New(entries)
+}
+
+// served is one model a configuration entry serves.
+type served struct {
+	id       string
+	family   string
+	features converse.Features
+}
+
+// modelsOf lists the models configuration entry id serves.
+func modelsOf(cfg *config.Config, id string, m config.Model) []served {
+	if id == route.Wildcard {
+		var out []served
+		for _, cm := range catalog.All() {
+			if _, listed := cfg.Models[cm.ID]; !listed {
+				out = append(out, served{cm.ID, cm.Family, cm.Features})
+			}
+		}
+		return out
+	}
+	if cm, ok := catalog.Lookup(id); ok {
+		return []served{{id, cm.Family, cm.Features}}
+	}
+	return []served{{id, m.Family, m.Features.Narrow(converse.AllFeatures)}}
+}
+
+// entriesFor builds the route entries of configuration entry id.
+func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Model) ([]route.Entry, error) {
+	var (
+		chat converse.Backend
+		tr   transport.Invoker
+	)
+	if build, ok := chatBackends[m.Backend]; ok {
+		b, err := build(m)
+		if err != nil {
+			return nil, err
+		}
+		chat = b
+	} else if _, ok := transports[m.Backend]; !ok {
+		return nil, fmt.Errorf("unknown backend %q", m.Backend)
+	}
+	var entries []route.Entry
+	for _, sm := range modelsOf(cfg, id, m) {
+		b := chat
+		if b == nil {
+			fam, ok := codec.For(sm.family)
+			if !ok {
+				return nil, fmt.Errorf("no codec for family %q", sm.family)
+			}
+			if tr == nil || m.Backend == config.BackendCompletions || m.Backend == config.BackendOllama {
+				var err error
+				if tr, err = transports[m.Backend](ctx, m, sm.family); err != nil {
+					return nil, err
+				}
+			}
+			b = &backend.Native{Family: fam, Transport: tr, Model: m.Model}
+		}
+		f := sm.features
+		if m.SynthesizeToolStreams {
+			b = backend.SynthesizeToolStreams(b)
+			f.StreamingToolUse = f.ToolUse
+		}
+		entries = append(entries, route.Entry{ID: sm.id, Kind: m.Backend, Backend: b, Features: &f})
+	}
+	return entries, nil
 }
 
 // testConfig maps the configuration's test block onto the test backend's.
