@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -38,6 +39,9 @@ type familyCase struct {
 	// upstream is what must have reached the upstream (a prompt fragment,
 	// a JSON fragment).
 	upstream string
+	// native is the codec fixture directory whose native.json InvokeModel
+	// sends (codec/testdata/<native>).
+	native string
 }
 
 // runFamily runs Converse then ConverseStream for c, scripting the
@@ -65,8 +69,33 @@ func runFamily(t *testing.T, client *bedrockruntime.Client, c familyCase, reply 
 	if got := last(); !strings.Contains(got, c.upstream) {
 		t.Errorf("upstream received %q\nwant it to contain %q", got, c.upstream)
 	}
+	// InvokeModel with the family's native body, through the same transport.
+	body := fixture(t, c.native, "native.json")
+	reply("Rome.", 1)
+	inv, err := client.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{ModelId: aws.String(c.model), Body: body, ContentType: aws.String("application/json")})
+	if err != nil {
+		t.Fatalf("InvokeModel: %v", err)
+	}
+	if !json.Valid(inv.Body) || !strings.Contains(string(inv.Body), "Rome.") {
+		t.Errorf("InvokeModel answered %s", inv.Body)
+	}
 	if !c.stream {
 		return
+	}
+	reply("The capital is Rome.", 3)
+	is, err := client.InvokeModelWithResponseStream(ctx, &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: aws.String(c.model), Body: body})
+	if err != nil {
+		t.Fatalf("InvokeModelWithResponseStream: %v", err)
+	}
+	var chunks [][]byte
+	for ev := range is.GetStream().Events() {
+		if ch, ok := ev.(*types.ResponseStreamMemberChunk); ok {
+			chunks = append(chunks, ch.Value.Bytes)
+		}
+	}
+	is.GetStream().Close()
+	if err := is.GetStream().Err(); err != nil || len(chunks) == 0 || !strings.Contains(string(chunks[len(chunks)-1]), `"amazon-bedrock-invocationMetrics"`) {
+		t.Errorf("invoke stream: %d chunks, err %v", len(chunks), err)
 	}
 	reply("The capital is Rome.", 3)
 	st, err := client.ConverseStream(ctx, &bedrockruntime.ConverseStreamInput{ModelId: aws.String(c.model), Messages: msgs, System: system})
@@ -99,8 +128,8 @@ models:
 	}
 	last := func() string { return string(up.LastRequest()) }
 	for _, tc := range []familyCase{
-		{model: "anthropic.claude-3-haiku-20240307-v1:0", chat: true, stream: true, upstream: `"system":"You are a terse geography tutor."`},
-		{model: "anthropic.claude-v2:1", chat: true, stream: true, upstream: `You are a terse geography tutor.\n\nHuman: Capital of France?\n\nAssistant: Paris.\n\nHuman: And Italy?\n\nAssistant:`},
+		{model: "anthropic.claude-3-haiku-20240307-v1:0", chat: true, stream: true, upstream: `"system":"You are a terse geography tutor."`, native: "claude/system-user-assistant-user"},
+		{model: "anthropic.claude-v2:1", chat: true, stream: true, native: "claude-text/system-user-assistant-user", upstream: `You are a terse geography tutor.\n\nHuman: Capital of France?\n\nAssistant: Paris.\n\nHuman: And Italy?\n\nAssistant:`},
 	} {
 		t.Run(tc.model, func(t *testing.T) { runFamily(t, c, tc, reply, last) })
 	}
@@ -121,12 +150,12 @@ models:
 	}
 	last := up.LastPrompt
 	for _, tc := range []familyCase{
-		{model: "meta.llama3-1-8b-instruct-v1:0", chat: true, stream: true,
+		{model: "meta.llama3-1-8b-instruct-v1:0", chat: true, stream: true, native: "llama3/system-user-assistant-user",
 			upstream: "<|start_header_id|>system<|end_header_id|>\n\nYou are a terse geography tutor.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nCapital of France?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nParis.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nAnd Italy?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"},
-		{model: "meta.llama2-13b-chat-v1", chat: true, stream: true,
+		{model: "meta.llama2-13b-chat-v1", chat: true, stream: true, native: "llama2/system-user-assistant-user",
 			upstream: "[INST] <<SYS>>\nYou are a terse geography tutor.\n<</SYS>>\n\nCapital of France? [/INST] Paris. </s><s>[INST] And Italy? [/INST]"},
-		{model: "mistral.mixtral-8x7b-instruct-v0:1", stream: true, upstream: "[INST] Capital of Italy? [/INST]"},
-		{model: "amazon.titan-text-express-v1", stream: true, upstream: "User: Capital of Italy?\nBot:"},
+		{model: "mistral.mixtral-8x7b-instruct-v0:1", stream: true, upstream: "[INST] Capital of Italy? [/INST]", native: "mistral-instruct/user-assistant-user"},
+		{model: "amazon.titan-text-express-v1", stream: true, upstream: "User: Capital of Italy?\nBot:", native: "titan/user-assistant-user"},
 	} {
 		t.Run(tc.model, func(t *testing.T) { runFamily(t, c, tc, reply, last) })
 	}
@@ -145,19 +174,19 @@ models:
 `, co.URL, mi.URL, ai.URL))
 	c := s.client(t)
 	t.Run("cohere.command-r-v1:0", func(t *testing.T) {
-		runFamily(t, c, familyCase{model: "cohere.command-r-v1:0", chat: true, stream: true, upstream: `"preamble":"You are a terse geography tutor."`},
+		runFamily(t, c, familyCase{model: "cohere.command-r-v1:0", chat: true, stream: true, upstream: `"preamble":"You are a terse geography tutor."`, native: "cohere-command-r/system-user-assistant-user"},
 			func(text string, chunks int) {
 				co.Reply(upstreamtest.CohereReply{Text: text, Chunks: chunks, InputTokens: 20, OutputTokens: 3})
 			}, func() string { return string(co.LastRequest()) })
 	})
 	t.Run("mistral.mistral-large-2407-v1:0", func(t *testing.T) {
-		runFamily(t, c, familyCase{model: "mistral.mistral-large-2407-v1:0", chat: true, stream: true, upstream: `"role":"system"`},
+		runFamily(t, c, familyCase{model: "mistral.mistral-large-2407-v1:0", chat: true, stream: true, upstream: `"role":"system"`, native: "mistral-chat/system-user-assistant-user"},
 			func(text string, chunks int) {
 				mi.Reply(upstreamtest.Reply{Text: text, Chunks: chunks, PromptTokens: 20, CompletionTokens: 3})
 			}, func() string { return string(mi.LastRequest()) })
 	})
 	t.Run("ai21.jamba-instruct-v1:0", func(t *testing.T) {
-		runFamily(t, c, familyCase{model: "ai21.jamba-instruct-v1:0", chat: true, stream: true, upstream: `"model":"jamba-instruct"`},
+		runFamily(t, c, familyCase{model: "ai21.jamba-instruct-v1:0", chat: true, stream: true, upstream: `"model":"jamba-instruct"`, native: "jamba/system-user-assistant-user"},
 			func(text string, chunks int) {
 				ai.Reply(upstreamtest.Reply{Text: text, Chunks: chunks, PromptTokens: 20, CompletionTokens: 3})
 			}, func() string { return string(ai.LastRequest()) })
