@@ -11,8 +11,8 @@ import (
 )
 
 // ErrUnsupportedFormat reports a Bedrock document format whose text this
-// package cannot extract yet (doc, xls, xlsx) or a format Bedrock does not
-// define at all.
+// package cannot extract (the legacy binary doc) or a format
+// Bedrock does not define at all.
 var ErrUnsupportedFormat = errors.New("document: unsupported format")
 
 // maxText bounds the text extracted from one document. Bedrock accepts
@@ -27,8 +27,9 @@ const maxText = 32 << 20
 // must be valid UTF-8. csv is parsed and rendered one record per line, fields
 // joined with ", ". html yields the visible text, without scripts and
 // styles. pdf yields the text of every page. docx yields one line per
-// paragraph. doc, xls and xlsx, and unknown formats, return an error
-// wrapping ErrUnsupportedFormat. Any other error says what is wrong with the
+// paragraph. xlsx and xls yield each sheet's name and rows, cells joined
+// with ", ". doc, and unknown formats, return an error wrapping
+// ErrUnsupportedFormat that says what to convert the document to. Any other error says what is wrong with the
 // data; Text never panics, whatever data holds.
 func Text(format string, data []byte) (string, error) {
 	switch format {
@@ -42,8 +43,15 @@ func Text(format string, data []byte) (string, error) {
 		return pdfText(data)
 	case "docx":
 		return docxText(data)
-	case "doc", "xls", "xlsx":
-		return "", fmt.Errorf("%w: reading %s documents is not supported yet", ErrUnsupportedFormat, format)
+	case "xlsx":
+		return xlsxText(data)
+	case "xls":
+		return xlsText(data)
+	case "doc":
+		// Legacy Word documents have no pure-Go reader
+		// (go-dependencies.md need 12): callers answer with a
+		// ValidationException that says what to send instead.
+		return "", fmt.Errorf("%w: doc documents (the legacy binary Word format) can't be read; convert the document to docx, pdf or txt and try again", ErrUnsupportedFormat)
 	case "":
 		return "", fmt.Errorf("%w: the document has no format", ErrUnsupportedFormat)
 	}

@@ -96,9 +96,13 @@ func TestTextErrors(t *testing.T) {
 		unsupported bool   // the error wraps ErrUnsupportedFormat
 		contains    string // the error names the problem
 	}{
-		{"xlsx is not supported yet", "xlsx", []byte("PK"), true, "xlsx"},
-		{"doc is not supported yet", "doc", []byte{0xd0, 0xcf}, true, "doc"},
-		{"xls is not supported yet", "xls", nil, true, "xls"},
+		{"xlsx that is not a zip", "xlsx", []byte("PK"), false, "xlsx"},
+		{"xlsx without a workbook", "xlsx", tinyZip(map[string]string{"x.xml": "<a/>"}), false, "xl/workbook.xml is missing"},
+		{"xlsx with a dangling shared string", "xlsx", tinyXlsx(map[string]string{"xl/sharedStrings.xml": `<sst><si><t>a</t></si></sst>`},
+			`<row r="1"><c r="A1" t="s"><v>7</v></c></row>`), false, "shared string"},
+		{"doc is not readable", "doc", []byte{0xd0, 0xcf}, true, "convert the document to docx"},
+		{"xls that is not a workbook", "xls", []byte("hello"), false, "xls"},
+		{"xls cut short", "xls", nil, false, "xls"},
 		{"unknown format", "rtf", []byte("{\\rtf1}"), true, `"rtf"`},
 		{"missing format", "", []byte("x"), true, "no format"},
 		{"txt that is not UTF-8", "txt", []byte{0xff, 0xfe, 'a'}, false, "UTF-8"},
@@ -132,10 +136,11 @@ func TestTextErrors(t *testing.T) {
 }
 
 func FuzzText(f *testing.F) {
-	for _, format := range []string{"txt", "csv", "html", "pdf", "docx"} {
+	for _, format := range []string{"txt", "csv", "html", "pdf", "docx", "xlsx", "xls"} {
 		f.Add(format, []byte("a,b\n<p>x</p>"))
 	}
 	f.Add("pdf", tinyPDF("Hello"))
+	f.Add("xlsx", tinyXlsx(nil, `<row r="1"><c r="A1" t="inlineStr"><is><t>Hi</t></is></c></row>`))
 	f.Add("docx", tinyDocx(`<w:p><w:r><w:t>Hi</w:t></w:r></w:p>`))
 	f.Fuzz(func(t *testing.T, format string, data []byte) {
 		text, err := Text(format, data)
