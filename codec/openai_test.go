@@ -143,8 +143,10 @@ func TestToOpenAIChatRejects(t *testing.T) {
 			"S3 locations aren't supported for this model: messages.0.content.1.document.source.s3Location. Provide the content as bytes and try again."},
 		{"unreadable pdf names the document", converse.Message{Role: converse.RoleUser, Content: []converse.Block{converse.TextBlock("x"), {Document: &converse.DocumentBlock{Format: "pdf", Name: "MyDocument", Source: &converse.DocumentSource{Bytes: []byte("not a pdf")}}}}}, nil,
 			"The document MyDocument could not be read: "},
-		{"xlsx is not readable yet", converse.Message{Role: converse.RoleUser, Content: []converse.Block{converse.TextBlock("x"), {Document: &converse.DocumentBlock{Format: "xlsx", Name: "Sheet", Source: &converse.DocumentSource{Bytes: []byte("PK")}}}}}, nil,
-			"The document Sheet could not be read: unsupported format: reading xlsx documents is not supported yet."},
+		{"an unreadable xlsx names the document", converse.Message{Role: converse.RoleUser, Content: []converse.Block{converse.TextBlock("x"), {Document: &converse.DocumentBlock{Format: "xlsx", Name: "Sheet", Source: &converse.DocumentSource{Bytes: []byte("PK")}}}}}, nil,
+			"The document Sheet could not be read: read xlsx: zip: not a valid zip file."},
+		{"a legacy doc says what to send instead", converse.Message{Role: converse.RoleUser, Content: []converse.Block{converse.TextBlock("x"), {Document: &converse.DocumentBlock{Format: "doc", Name: "Memo", Source: &converse.DocumentSource{Bytes: []byte{0xd0, 0xcf}}}}}}, nil,
+			"The document Memo could not be read: unsupported format: doc documents (the legacy binary Word format) can't be read; convert the document to docx, pdf or txt and try again."},
 		{"image in a tool result", converse.Message{Role: converse.RoleUser, Content: []converse.Block{{ToolResult: &converse.ToolResultBlock{ToolUseID: "t", Content: []converse.ToolResultContent{{Image: &converse.ImageBlock{Format: "png", Source: &converse.MediaSource{Bytes: []byte{1}}}}}}}}}, nil,
 			"This model doesn't support the image content block that you provided. Update the content block and try again."},
 		{"system tool", userText("x"), func(r *converse.Request) {
