@@ -136,28 +136,37 @@ models:
 }
 
 func TestFamiliesThroughTextCompletionServers(t *testing.T) {
-	up := upstreamtest.NewCompletions(t)
-	s := startServer(t, fmt.Sprintf(`
-models:
-  meta.llama3-1-8b-instruct-v1:0: {backend: completions, base_url: %[1]s/v1, model: llama3.1}
-  meta.llama2-13b-chat-v1: {backend: ollama, base_url: %[1]s, model: llama2}
-  mistral.mixtral-8x7b-instruct-v0:1: {backend: completions, base_url: %[1]s/v1, model: mixtral}
-  amazon.titan-text-express-v1: {backend: ollama, base_url: %[1]s, model: titan}
-`, up.URL))
-	c := s.client(t)
-	reply := func(text string, chunks int) {
-		up.Reply(upstreamtest.CompletionReply{Text: text, Chunks: chunks, PromptTokens: 30, CompletionTokens: 4})
-	}
-	last := up.LastPrompt
-	for _, tc := range []familyCase{
+	cases := []familyCase{
 		{model: "meta.llama3-1-8b-instruct-v1:0", chat: true, stream: true, native: "llama3/system-user-assistant-user",
 			upstream: "<|start_header_id|>system<|end_header_id|>\n\nYou are a terse geography tutor.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nCapital of France?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nParis.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nAnd Italy?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"},
 		{model: "meta.llama2-13b-chat-v1", chat: true, stream: true, native: "llama2/system-user-assistant-user",
 			upstream: "[INST] <<SYS>>\nYou are a terse geography tutor.\n<</SYS>>\n\nCapital of France? [/INST] Paris. </s><s>[INST] And Italy? [/INST]"},
 		{model: "mistral.mixtral-8x7b-instruct-v0:1", stream: true, upstream: "[INST] Capital of Italy? [/INST]", native: "mistral-instruct/user-assistant-user"},
 		{model: "amazon.titan-text-express-v1", stream: true, upstream: "User: Capital of Italy?\nBot:", native: "titan/user-assistant-user"},
-	} {
-		t.Run(tc.model, func(t *testing.T) { runFamily(t, c, tc, reply, last) })
+	}
+	// Each family over both text-completion APIs: OpenAI's /v1/completions
+	// (vLLM, llama.cpp server) and Ollama's /api/generate with raw prompts.
+	for _, api := range []struct{ backend, path string }{{"completions", "/v1"}, {"ollama", ""}} {
+		t.Run(api.backend, func(t *testing.T) {
+			up := upstreamtest.NewCompletions(t)
+			var yaml strings.Builder
+			yaml.WriteString("models:\n")
+			for _, tc := range cases {
+				fmt.Fprintf(&yaml, "  %s: {backend: %s, base_url: %s%s, model: upstream-model}\n", tc.model, api.backend, up.URL, api.path)
+			}
+			c := startServer(t, yaml.String()).client(t)
+			reply := func(text string, chunks int) {
+				up.Reply(upstreamtest.CompletionReply{Text: text, Chunks: chunks, PromptTokens: 30, CompletionTokens: 4})
+			}
+			for _, tc := range cases {
+				t.Run(tc.model, func(t *testing.T) {
+					runFamily(t, c, tc, reply, up.LastPrompt)
+					if _, path := up.LastRequest(); !strings.HasSuffix(path, map[string]string{"completions": "/v1/completions", "ollama": "/api/generate"}[api.backend]) {
+						t.Errorf("upstream path %q", path)
+					}
+				})
+			}
+		})
 	}
 }
 
