@@ -11,3 +11,9 @@ func simdKernel(gguf.Type) (kernel, bool) { return kernel{}, false }
 // Accel names the instruction set MatVec uses in this build on this CPU, for
 // logs and benchmark reports.
 func Accel() string { return "portable Go" }
+
+// QuantizesActivations reports whether MatVec over a t matrix quantises the
+// activations to 8 bits in this build and on this CPU, so that its results
+// carry that error on top of float32 rounding (callers comparing against
+// float math widen their tolerance by it).
+func QuantizesActivations(t gguf.Type) bool { return false }
