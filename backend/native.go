@@ -74,7 +74,9 @@ func (n *Native) Converse(ctx context.Context, req *converse.Request) (*converse
 }
 
 // ConverseStream translates req, opens a native stream and decodes its
-// chunks into events as they arrive. A destination that refuses the call
+// chunks into events as they arrive. The fields
+// additionalModelResponseFieldPaths names come from the chunk that ended
+// the message, unless the codec picked them itself. A destination that refuses the call
 // fails here, before anything is streamed; a failure afterwards ends the
 // sequence with a ModelStreamErrorException (or the in-stream exception
 // Bedrock sent). Stopping early, or cancelling ctx, ends the upstream call.
@@ -95,8 +97,14 @@ func (n *Native) ConverseStream(ctx context.Context, req *converse.Request) (ite
 	}
 	return func(yield func(converse.StreamEvent, error) bool) {
 		dec := n.Family.NewStream(req)
+		var last []byte // the chunk being decoded: messageStop's fields come from it
 		emit := func(evs []converse.StreamEvent, err error) bool {
 			for _, ev := range evs {
+				if ev.MessageStop != nil && ev.MessageStop.AdditionalModelResponseFields == nil && len(req.AdditionalModelResponseFieldPaths) > 0 {
+					ms := *ev.MessageStop
+					ms.AdditionalModelResponseFields = codec.ResponseFields(last, req.AdditionalModelResponseFieldPaths)
+					ev.MessageStop = &ms
+				}
 				if !yield(ev, nil) {
 					return false
 				}
@@ -112,6 +120,7 @@ func (n *Native) ConverseStream(ctx context.Context, req *converse.Request) (ite
 				emit(nil, err)
 				return
 			}
+			last = chunk
 			if !emit(dec.Next(chunk)) {
 				return
 			}

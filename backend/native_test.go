@@ -134,3 +134,22 @@ func TestNativeStream(t *testing.T) {
 		t.Fatal("the upstream never saw the caller leave")
 	}
 }
+
+// additionalModelResponseFieldPaths pick fields of the chunk that ended a
+// stream, as they pick fields of a whole answer.
+func TestNativeStreamResponseFields(t *testing.T) {
+	srv := upstreamtest.NewCompletions(t, upstreamtest.CompletionReply{Text: "Rome.", Chunks: 2, PromptTokens: 5, CompletionTokens: 2})
+	req := request("Capital of Italy?")
+	req.AdditionalModelResponseFieldPaths = []string{"/stop_reason"}
+	seq, err := newNative(srv, 0).ConverseStream(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := converse.Collect(seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(resp.AdditionalModelResponseFields) != `{"stop_reason":"stop"}` {
+		t.Errorf("additionalModelResponseFields = %s", resp.AdditionalModelResponseFields)
+	}
+}
