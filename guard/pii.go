@@ -136,6 +136,9 @@ var (
 	phoneWords   = []string{"phone", "tel", "call", "mobile", "cell", "fax", "pager", "contact", "number", "text me", "whatsapp"}
 )
 
+// allDetectors is compiled once and never modified.
+var allDetectors = piiDetectors()
+
 // piiDetectors returns the detectors for every PII entity type, in the
 // order of the model's enum (several types have more than one pattern).
 func piiDetectors() []detector {
@@ -265,7 +268,7 @@ type piiFinder struct {
 
 func newPIIFinder(types []string) *piiFinder {
 	var f piiFinder
-	for _, d := range piiDetectors() {
+	for _, d := range allDetectors {
 		if slices.Contains(types, d.typ) {
 			f.detectors = append(f.detectors, d)
 		}

@@ -189,15 +189,15 @@ type InvocationMetrics struct {
 // Usage is GuardrailUsage: text units per policy (§4.8). All nine counters
 // are always sent, as AWS does.
 type Usage struct {
-	TopicPolicyUnits                   int `json:"topicPolicyUnits"`
-	ContentPolicyUnits                 int `json:"contentPolicyUnits"`
-	WordPolicyUnits                    int `json:"wordPolicyUnits"`
-	SensitiveInformationPolicyUnits    int `json:"sensitiveInformationPolicyUnits"`
+	TopicPolicyUnits                    int `json:"topicPolicyUnits"`
+	ContentPolicyUnits                  int `json:"contentPolicyUnits"`
+	WordPolicyUnits                     int `json:"wordPolicyUnits"`
+	SensitiveInformationPolicyUnits     int `json:"sensitiveInformationPolicyUnits"`
 	SensitiveInformationPolicyFreeUnits int `json:"sensitiveInformationPolicyFreeUnits"`
-	ContextualGroundingPolicyUnits     int `json:"contextualGroundingPolicyUnits"`
-	ContentPolicyImageUnits            int `json:"contentPolicyImageUnits"`
-	AutomatedReasoningPolicyUnits      int `json:"automatedReasoningPolicyUnits"`
-	AutomatedReasoningPolicies         int `json:"automatedReasoningPolicies"`
+	ContextualGroundingPolicyUnits      int `json:"contextualGroundingPolicyUnits"`
+	ContentPolicyImageUnits             int `json:"contentPolicyImageUnits"`
+	AutomatedReasoningPolicyUnits       int `json:"automatedReasoningPolicyUnits"`
+	AutomatedReasoningPolicies          int `json:"automatedReasoningPolicies"`
 }
 
 // Coverage is GuardrailCoverage: how much of the content was evaluated.
