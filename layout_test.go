@@ -26,6 +26,8 @@ func TestLayout(t *testing.T) {
 		"/testbackend":  {"net/http", mod + "/wire", mod + "/route", mod + "/codec", mod + "/transport"},
 		"/backend":      {mod + "/wire", mod + "/route", mod + "/config"},
 		"/upstreamtest": {mod + "/wire", mod + "/route", mod + "/backend", mod + "/codec"},
+		"/modelstore":   {mod, mod + "/wire", mod + "/codec", mod + "/engine"},
+		"/engine":       {mod, mod + "/wire", mod + "/codec", mod + "/transport", mod + "/backend", mod + "/route", mod + "/config"},
 	}
 	// Our own packages are checked through every dependency; standard-library
 	// bans (net/http, os) through direct imports only, since fmt alone brings os.

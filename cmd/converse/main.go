@@ -4,6 +4,7 @@
 //
 //	converse serve [--addr 127.0.0.1:8080] [--config converse.yaml]
 //	converse models [--config converse.yaml]
+//	converse pull NAME-or-URL
 //	converse version
 package main
 
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&ServeCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, args[1:])
 	case "models":
 		return (&ModelsCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, args[1:])
+	case "pull":
+		return (&PullCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(stdout, "converse", version)
 		return nil
@@ -60,6 +63,7 @@ func usage(w io.Writer) {
 Usage:
   converse serve   [--addr 127.0.0.1:8080] [--config FILE]   serve the Bedrock Runtime API
   converse models  [--config FILE]                          list the models served and by what
+  converse pull    NAME-or-URL                              download a GGUF model for the local engine
   converse version                                          print the version
 `)
 }
