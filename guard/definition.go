@@ -50,7 +50,7 @@ type TopicConfig struct {
 	Definition string   `json:"definition" yaml:"definition"`
 	Examples   []string `json:"examples,omitempty" yaml:"examples,omitempty"`
 	Type       string   `json:"type" yaml:"type"` // DENY, the only value
-	SideActions
+	SideActions `yaml:",inline"`
 }
 
 // ContentPolicyConfig is GuardrailContentPolicyConfig (§1.3).
@@ -66,7 +66,7 @@ type ContentFilterConfig struct {
 	OutputStrength   string   `json:"outputStrength" yaml:"outputStrength"`
 	InputModalities  []string `json:"inputModalities,omitempty" yaml:"inputModalities,omitempty"`
 	OutputModalities []string `json:"outputModalities,omitempty" yaml:"outputModalities,omitempty"`
-	SideActions
+	SideActions `yaml:",inline"`
 }
 
 // TierConfig selects the CLASSIC or STANDARD safeguard tier (§1.9). The
@@ -85,13 +85,13 @@ type WordPolicyConfig struct {
 // WordConfig is one custom word or phrase.
 type WordConfig struct {
 	Text string `json:"text" yaml:"text"`
-	SideActions
+	SideActions `yaml:",inline"`
 }
 
 // ManagedWordListConfig enables a managed word list; PROFANITY is the only one.
 type ManagedWordListConfig struct {
 	Type string `json:"type" yaml:"type"`
-	SideActions
+	SideActions `yaml:",inline"`
 }
 
 // SensitiveInformationPolicyConfig is GuardrailSensitiveInformationPolicyConfig (§1.6).
@@ -106,7 +106,7 @@ type SensitiveInformationPolicyConfig struct {
 type PiiEntityConfig struct {
 	Type   string `json:"type" yaml:"type"`
 	Action string `json:"action" yaml:"action"`
-	SideActions
+	SideActions `yaml:",inline"`
 }
 
 // RegexConfig is one custom regex (RE2 syntax, which like Bedrock has no
@@ -116,7 +116,7 @@ type RegexConfig struct {
 	Pattern     string `json:"pattern" yaml:"pattern"`
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
 	Action      string `json:"action" yaml:"action"`
-	SideActions
+	SideActions `yaml:",inline"`
 }
 
 // ContextualGroundingPolicyConfig is GuardrailContextualGroundingPolicyConfig (§1.7).
