@@ -1,0 +1,149 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"simd/archsimd"
+	"sync"
+	"unsafe"
+
+	"github.com/converse-project/converse/engine/gguf"
+)
+
+// hasAVX2 says whether this CPU runs the archsimd kernels below (AVX2 for
+// the integer dot products, FMA for the float accumulation).
+var hasAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
+
+// simdKernel returns the archsimd kernel for t, if there is one and the CPU
+// has AVX2 and FMA. Q8_0 and Q4_K (issue 7, item 7) and F32 have one; the
+// other types use the portable kernels.
+func simdKernel(t gguf.Type) (kernel, bool) {
+	if !hasAVX2 {
+		return kernel{}, false
+	}
+	switch t {
+	case gguf.TypeF32:
+		return kernel{dot: dotF32SIMD}, true
+	case gguf.TypeQ8_0:
+		return kernel{prep: prepQ8_0, dot: dotQ8_0SIMD}, true
+	case gguf.TypeQ4_K:
+		return kernel{prep: prepQ8K, dot: dotQ4_KSIMD}, true
+	}
+	return kernel{}, false
+}
+
+// Accel names the instruction set MatVec uses in this build on this CPU, for
+// logs and benchmark reports.
+func Accel() string {
+	if hasAVX2 {
+		return "AVX2 (simd/archsimd) for F32, Q8_0, Q4_K; portable Go for the rest"
+	}
+	return "portable Go (CPU lacks AVX2/FMA)"
+}
+
+// QuantizesActivations reports whether MatVec over a t matrix quantises the
+// activations to 8 bits in this build and on this CPU, so that its results
+// carry that error on top of float32 rounding (callers comparing against
+// float math widen their tolerance by it).
+func QuantizesActivations(t gguf.Type) bool {
+	return hasAVX2 && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_K)
+}
+
+// halfTable maps every fp16 bit pattern to float32: archsimd has no F16C
+// conversions, and block scales are converted once per 32 or 256 values
+// (go-dependencies.md §9). Built on first use, read-only afterwards.
+var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for i := range t {
+		t[i] = halfToFloat(uint16(i))
+	}
+	return &t
+})
+
+func prepQ8_0(p *prepared) { p.q8 = quantizeQ8_0(p.f, make([]blockQ8_0, 0, len(p.f)/32)) }
+func prepQ8K(p *prepared)  { p.q8k = quantizeQ8K(p.f, make([]blockQ8K, 0, len(p.f)/256)) }
+
+func hsum(v archsimd.Float32x8) float32 {
+	var t [8]float32
+	v.Store(&t)
+	return (t[0] + t[1]) + (t[2] + t[3]) + (t[4] + t[5]) + (t[6] + t[7])
+}
+
+// dotF32SIMD: two FMA accumulators of 8 lanes; rows are 4-byte aligned in a
+// GGUF mapping (tensor data is 32-byte aligned and rows whole floats).
+func dotF32SIMD(row []byte, p *prepared) float32 {
+	x := p.f
+	w := unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(row))), len(x))
+	a0, a1 := archsimd.BroadcastFloat32x8(0), archsimd.BroadcastFloat32x8(0)
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		a0 = archsimd.LoadFloat32x8Slice(w[i:]).MulAdd(archsimd.LoadFloat32x8Slice(x[i:]), a0)
+		a1 = archsimd.LoadFloat32x8Slice(w[i+8:]).MulAdd(archsimd.LoadFloat32x8Slice(x[i+8:]), a1)
+	}
+	s := hsum(a0.Add(a1))
+	for ; i < len(x); i++ {
+		s += w[i] * x[i]
+	}
+	return s
+}
+
+// dotQ8_0SIMD is sketch G of go-dependencies.md: |w|·sign(x, w) with
+// VPMADDUBSW, pairs summed with VPMADDWD, scaled by both block scales in
+// float. Weight blocks are read in place: blockQ8_0 has the GGUF layout.
+func dotQ8_0SIMD(row []byte, p *prepared) float32 {
+	w := unsafe.Slice((*blockQ8_0)(unsafe.Pointer(unsafe.SliceData(row))), len(row)/34)
+	x := p.q8[:len(w)]
+	tab := halfTable()
+	acc, ones := archsimd.BroadcastFloat32x8(0), archsimd.BroadcastInt16x16(1)
+	for i := range w {
+		qw, qx := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
+		s := qw.Abs().AsUint8x32().DotProductPairsSaturated(qx.CopySign(qw)).DotProductPairs(ones)
+		acc = s.ConvertToFloat32().MulAdd(archsimd.BroadcastFloat32x8(tab[w[i].d]*tab[x[i].d]), acc)
+	}
+	return hsum(acc)
+}
+
+// blockQ4K is ggml's block_q4_K (144 bytes), read in place from a mapping.
+type blockQ4K struct {
+	d, dmin uint16
+	scales  [12]uint8
+	qs      [128]uint8
+}
+
+// dotQ4_KSIMD multiplies Q4_K weights with Q8_K activations (ggml
+// ggml_vec_dot_q4_K_q8_K): each 32 nibbles times 32 int8 with VPMADDUBSW,
+// weighted by the sub-block's 6-bit scale with VPMADDWD; the mins are folded
+// in once per block through the activations' 16-value sums.
+func dotQ4_KSIMD(row []byte, p *prepared) float32 {
+	w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), len(row)/144)
+	x := p.q8k[:len(w)]
+	tab := halfTable()
+	low := archsimd.BroadcastUint8x32(0x0f)
+	acc := archsimd.BroadcastFloat32x8(0)
+	var minSum float32
+	for i := range w {
+		b, q := &w[i], &x[i]
+		var sc, mn [8]uint8
+		for j := range 8 {
+			sc[j], mn[j] = scaleMinK4(j, b.scales[:])
+		}
+		var mins int32
+		for j := range 8 {
+			mins += int32(mn[j]) * (int32(q.bsums[2*j]) + int32(q.bsums[2*j+1]))
+		}
+		minSum += tab[b.dmin] * q.d * float32(mins)
+		var sumi archsimd.Int32x8
+		for j := range 4 {
+			bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
+			lo := bits.And(low)
+			hi := bits.AsUint16x16().ShiftAllRight(4).AsUint8x32().And(low)
+			xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
+			xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
+			pl := lo.DotProductPairsSaturated(xl).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc[2*j])))
+			ph := hi.DotProductPairsSaturated(xh).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc[2*j+1])))
+			sumi = sumi.Add(pl.Add(ph))
+		}
+		acc = sumi.ConvertToFloat32().MulAdd(archsimd.BroadcastFloat32x8(tab[b.d]*q.d), acc)
+	}
+	return hsum(acc) - minSum
+}
