@@ -112,7 +112,9 @@ func TestCheckNamesTheField(t *testing.T) {
 			g.ContentPolicyConfig.FiltersConfig = append(f, f[0], f[0], f[0], f[0], f[0])
 		}, "contentPolicyConfig.filtersConfig"},
 		{"topic definition over 200 on CLASSIC", func(g *Guardrail) { g.TopicPolicyConfig.TopicsConfig[0].Definition = long(201) }, "topicPolicyConfig.topicsConfig.0.definition"},
-		{"six topic examples", func(g *Guardrail) { g.TopicPolicyConfig.TopicsConfig[0].Examples = []string{"a", "b", "c", "d", "e", "f"} }, "topicPolicyConfig.topicsConfig.0.examples"},
+		{"six topic examples", func(g *Guardrail) {
+			g.TopicPolicyConfig.TopicsConfig[0].Examples = []string{"a", "b", "c", "d", "e", "f"}
+		}, "topicPolicyConfig.topicsConfig.0.examples"},
 		{"topic example over 100", func(g *Guardrail) { g.TopicPolicyConfig.TopicsConfig[0].Examples = []string{long(101)} }, "topicPolicyConfig.topicsConfig.0.examples.0"},
 		{"topic name with a comma", func(g *Guardrail) { g.TopicPolicyConfig.TopicsConfig[0].Name = "Money, advice" }, "topicPolicyConfig.topicsConfig.0.name"},
 		{"topic type ALLOW", func(g *Guardrail) { g.TopicPolicyConfig.TopicsConfig[0].Type = "ALLOW" }, "topicPolicyConfig.topicsConfig.0.type"},

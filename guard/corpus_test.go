@@ -135,7 +135,13 @@ func checkGolden(t *testing.T, path string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
+	checkGoldenBytes(t, path, append(got, '\n'))
+}
+
+// checkGoldenBytes compares got with a golden file, or rewrites the file
+// under -update.
+func checkGoldenBytes(t *testing.T, path string, got []byte) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)

@@ -46,10 +46,10 @@ type TopicPolicyConfig struct {
 
 // TopicConfig is one denied topic.
 type TopicConfig struct {
-	Name       string   `json:"name" yaml:"name"`
-	Definition string   `json:"definition" yaml:"definition"`
-	Examples   []string `json:"examples,omitempty" yaml:"examples,omitempty"`
-	Type       string   `json:"type" yaml:"type"` // DENY, the only value
+	Name        string   `json:"name" yaml:"name"`
+	Definition  string   `json:"definition" yaml:"definition"`
+	Examples    []string `json:"examples,omitempty" yaml:"examples,omitempty"`
+	Type        string   `json:"type" yaml:"type"` // DENY, the only value
 	SideActions `yaml:",inline"`
 }
 
@@ -66,7 +66,7 @@ type ContentFilterConfig struct {
 	OutputStrength   string   `json:"outputStrength" yaml:"outputStrength"`
 	InputModalities  []string `json:"inputModalities,omitempty" yaml:"inputModalities,omitempty"`
 	OutputModalities []string `json:"outputModalities,omitempty" yaml:"outputModalities,omitempty"`
-	SideActions `yaml:",inline"`
+	SideActions      `yaml:",inline"`
 }
 
 // TierConfig selects the CLASSIC or STANDARD safeguard tier (§1.9). The
@@ -84,13 +84,13 @@ type WordPolicyConfig struct {
 
 // WordConfig is one custom word or phrase.
 type WordConfig struct {
-	Text string `json:"text" yaml:"text"`
+	Text        string `json:"text" yaml:"text"`
 	SideActions `yaml:",inline"`
 }
 
 // ManagedWordListConfig enables a managed word list; PROFANITY is the only one.
 type ManagedWordListConfig struct {
-	Type string `json:"type" yaml:"type"`
+	Type        string `json:"type" yaml:"type"`
 	SideActions `yaml:",inline"`
 }
 
@@ -104,8 +104,8 @@ type SensitiveInformationPolicyConfig struct {
 // the required per-entity action; InputAction and OutputAction override it
 // for one side.
 type PiiEntityConfig struct {
-	Type   string `json:"type" yaml:"type"`
-	Action string `json:"action" yaml:"action"`
+	Type        string `json:"type" yaml:"type"`
+	Action      string `json:"action" yaml:"action"`
 	SideActions `yaml:",inline"`
 }
 

@@ -52,6 +52,9 @@ type detector struct {
 	rank  int // lower wins an overlap
 	// fit refines or rejects a candidate span of text; nil accepts it.
 	fit func(text string, start, end int) (int, int, bool)
+	// need lists substrings (lower case) one of which any match contains;
+	// a text holding none of them skips the regex, which is the costly part.
+	need []string
 }
 
 // Overlap ranks.
@@ -137,7 +140,32 @@ var (
 )
 
 // allDetectors is compiled once and never modified.
-var allDetectors = piiDetectors()
+var allDetectors = withNeeds(piiDetectors())
+
+var digitChars = strings.Split("0123456789", "")
+
+// detectorNeeds are the prefilters of each type's patterns: its keywords,
+// or the characters every match holds.
+var detectorNeeds = map[string][]string{
+	"AGE": digitChars, "EMAIL": {"@"}, "PHONE": digitChars, "USERNAME": {"user", "login", "handle", "screen", "account", "@"},
+	"PASSWORD": {"pass", "pwd"}, "DRIVER_ID": {"driv", "dl"}, "LICENSE_PLATE": {"plate", "reg"},
+	"VEHICLE_IDENTIFICATION_NUMBER": digitChars, "CREDIT_DEBIT_CARD_CVV": {"cvv", "cvc", "cid", "csc", "security code", "verification"},
+	"CREDIT_DEBIT_CARD_EXPIRY": {"/", "exp", "valid", "good"}, "CREDIT_DEBIT_CARD_NUMBER": digitChars, "PIN": {"pin"},
+	"INTERNATIONAL_BANK_ACCOUNT_NUMBER": digitChars, "IP_ADDRESS": {".", ":"}, "MAC_ADDRESS": {":", "-", "."},
+	"URL": {"http", "www.", "ftp://"}, "AWS_ACCESS_KEY": {"a"}, "US_BANK_ACCOUNT_NUMBER": {"account", "acct", "a/c"},
+	"US_BANK_ROUTING_NUMBER": digitChars, "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER": {"9"}, "US_PASSPORT_NUMBER": {"passport"},
+	"US_SOCIAL_SECURITY_NUMBER": digitChars, "CA_HEALTH_NUMBER": {"health", "ohip", "hcn", "phn"}, "CA_SOCIAL_INSURANCE_NUMBER": digitChars,
+	"UK_NATIONAL_HEALTH_SERVICE_NUMBER": digitChars, "UK_NATIONAL_INSURANCE_NUMBER": digitChars,
+	"UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER": {"utr", "taxpayer", "tax reference"}, "ADDRESS": digitChars,
+	"NAME": {"name", "call me", "regards", "sincerely", "thanks", "mr", "ms", "miss", "dr", "prof"},
+}
+
+func withNeeds(ds []detector) []detector {
+	for i := range ds {
+		ds[i].need = detectorNeeds[ds[i].typ]
+	}
+	return ds
+}
 
 // piiDetectors returns the detectors for every PII entity type, in the
 // order of the model's enum (several types have more than one pattern).
@@ -280,7 +308,11 @@ func newPIIFinder(types []string) *piiFinder {
 // between types resolved by rank then length.
 func (f *piiFinder) find(text string) []span {
 	var all []span
+	lower := strings.ToLower(text)
 	for _, d := range f.detectors {
+		if d.need != nil && !slices.ContainsFunc(d.need, func(n string) bool { return strings.Contains(lower, n) }) {
+			continue
+		}
 		for _, m := range d.re.FindAllStringSubmatchIndex(text, -1) {
 			s, e := m[2*d.group], m[2*d.group+1]
 			if s < 0 || s == e {

@@ -52,12 +52,25 @@ func tokenize(s string) []token {
 
 func newToken(s string, start, end int) token {
 	w := s[start:end]
-	if !isASCIILower(w) {
+	switch {
+	case isASCIILower(w):
+	case isASCII(w):
+		w = strings.ToLower(w) // ASCII is already NFKC
+	default:
 		// NFKC folds compatibility forms (fullwidth letters, ligatures)
 		// before lower-casing, so "ｆｕｃｋ" and "ﬁle" match "fuck" and "file".
 		w = strings.ToLower(norm.NFKC.String(w))
 	}
 	return token{key: w, start: start, end: end}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCIILower(s string) bool {
@@ -162,11 +175,19 @@ func newProfanity() *profanity {
 
 // match reports whether one token is profane.
 func (p *profanity) match(key string) bool {
+	if !p.listed(key) {
+		return false
+	}
 	for _, fp := range p.falsePositives {
 		if strings.HasPrefix(key, fp) {
 			return false
 		}
 	}
+	return true
+}
+
+// listed reports whether key is a listed word or stem, possibly inflected.
+func (p *profanity) listed(key string) bool {
 	if p.words[key] {
 		return true
 	}
