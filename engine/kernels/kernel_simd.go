@@ -63,9 +63,15 @@ var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
 func prepQ8_0(p *prepared) { p.q8 = quantizeQ8_0(p.f, make([]blockQ8_0, 0, len(p.f)/32)) }
 func prepQ8K(p *prepared)  { p.q8k = quantizeQ8K(p.f, make([]blockQ8K, 0, len(p.f)/256)) }
 
+// hsum adds the lanes of v. It clears the upper halves of the vector
+// registers first: the scalar float code Go emits uses legacy SSE encodings,
+// which on many Intel cores pay a state-transition penalty (tens of cycles)
+// whenever the upper halves are dirty. That penalty inside the block loops
+// made the first cut of these kernels 100× slower on this project's Xeon.
 func hsum(v archsimd.Float32x8) float32 {
 	var t [8]float32
 	v.Store(&t)
+	archsimd.ClearAVXUpperBits()
 	return (t[0] + t[1]) + (t[2] + t[3]) + (t[4] + t[5]) + (t[6] + t[7])
 }
 
@@ -87,6 +93,11 @@ func dotF32SIMD(row []byte, p *prepared) float32 {
 	return s
 }
 
+// chunk is how many blocks a kernel handles per pass: a scalar pass computes
+// their float scales (SSE), then a vector pass reads them with VEX loads
+// only, so the two encodings never interleave (see hsum).
+const chunk = 64
+
 // dotQ8_0SIMD is sketch G of go-dependencies.md: |w|·sign(x, w) with
 // VPMADDUBSW, pairs summed with VPMADDWD, scaled by both block scales in
 // float. Weight blocks are read in place: blockQ8_0 has the GGUF layout.
@@ -94,11 +105,20 @@ func dotQ8_0SIMD(row []byte, p *prepared) float32 {
 	w := unsafe.Slice((*blockQ8_0)(unsafe.Pointer(unsafe.SliceData(row))), len(row)/34)
 	x := p.q8[:len(w)]
 	tab := halfTable()
+	var scale [chunk + 4]float32 // +4: each block loads 4 floats
 	acc, ones := archsimd.BroadcastFloat32x8(0), archsimd.BroadcastInt16x16(1)
-	for i := range w {
-		qw, qx := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
-		s := qw.Abs().AsUint8x32().DotProductPairsSaturated(qx.CopySign(qw)).DotProductPairs(ones)
-		acc = s.ConvertToFloat32().MulAdd(archsimd.BroadcastFloat32x8(tab[w[i].d]*tab[x[i].d]), acc)
+	for lo := 0; lo < len(w); lo += chunk {
+		w, x := w[lo:min(lo+chunk, len(w))], x[lo:min(lo+chunk, len(w))]
+		archsimd.ClearAVXUpperBits()
+		for i := range w {
+			scale[i] = tab[w[i].d] * tab[x[i].d]
+		}
+		for i := range w {
+			qw, qx := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
+			s := qw.Abs().AsUint8x32().DotProductPairsSaturated(qx.CopySign(qw)).DotProductPairs(ones)
+			d := archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8()
+			acc = s.ConvertToFloat32().MulAdd(d, acc)
+		}
 	}
 	return hsum(acc)
 }
@@ -118,32 +138,45 @@ func dotQ4_KSIMD(row []byte, p *prepared) float32 {
 	w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), len(row)/144)
 	x := p.q8k[:len(w)]
 	tab := halfTable()
-	low := archsimd.BroadcastUint8x32(0x0f)
-	acc := archsimd.BroadcastFloat32x8(0)
+	var scale [chunk + 4]float32
 	var minSum float32
-	for i := range w {
-		b, q := &w[i], &x[i]
-		var sc, mn [8]uint8
-		for j := range 8 {
-			sc[j], mn[j] = scaleMinK4(j, b.scales[:])
+	low := archsimd.BroadcastUint8x32(0x0f)
+	// A per-lane shift by a hoisted vector (VPSRLVD): ShiftAllRight(4)
+	// compiles to a legacy-SSE MOVQ of the count inside the loop, which costs
+	// the transition penalty described at hsum on every use.
+	four := archsimd.BroadcastUint32x8(4)
+	acc := archsimd.BroadcastFloat32x8(0)
+	for lo := 0; lo < len(w); lo += chunk {
+		w, x := w[lo:min(lo+chunk, len(w))], x[lo:min(lo+chunk, len(w))]
+		archsimd.ClearAVXUpperBits()
+		for i := range w {
+			b, q := &w[i], &x[i]
+			var mins int32
+			for j := range 8 {
+				_, m := scaleMinK4(j, b.scales[:])
+				mins += int32(m) * (int32(q.bsums[2*j]) + int32(q.bsums[2*j+1]))
+			}
+			minSum += tab[b.dmin] * q.d * float32(mins)
+			scale[i] = tab[b.d] * q.d
 		}
-		var mins int32
-		for j := range 8 {
-			mins += int32(mn[j]) * (int32(q.bsums[2*j]) + int32(q.bsums[2*j+1]))
+		for i := range w {
+			b, q := &w[i], &x[i]
+			var sumi archsimd.Int32x8
+			for j := range 4 {
+				sc1, _ := scaleMinK4(2*j, b.scales[:])
+				sc2, _ := scaleMinK4(2*j+1, b.scales[:])
+				bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
+				lo := bits.And(low)
+				hi := bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+				xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
+				xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
+				pl := lo.DotProductPairsSaturated(xl).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc1)))
+				ph := hi.DotProductPairsSaturated(xh).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc2)))
+				sumi = sumi.Add(pl.Add(ph))
+			}
+			d := archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8()
+			acc = sumi.ConvertToFloat32().MulAdd(d, acc)
 		}
-		minSum += tab[b.dmin] * q.d * float32(mins)
-		var sumi archsimd.Int32x8
-		for j := range 4 {
-			bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
-			lo := bits.And(low)
-			hi := bits.AsUint16x16().ShiftAllRight(4).AsUint8x32().And(low)
-			xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
-			xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
-			pl := lo.DotProductPairsSaturated(xl).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc[2*j])))
-			ph := hi.DotProductPairsSaturated(xh).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc[2*j+1])))
-			sumi = sumi.Add(pl.Add(ph))
-		}
-		acc = sumi.ConvertToFloat32().MulAdd(archsimd.BroadcastFloat32x8(tab[b.d]*q.d), acc)
 	}
 	return hsum(acc) - minSum
 }
