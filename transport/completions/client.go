@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/converse-project/converse/transport"
+	"github.com/converse-project/converse/transport/textgen"
 )
 
 // API is the upstream's text-completion API.
@@ -91,7 +92,7 @@ var _ transport.Invoker = (*Client)(nil)
 // transport.ErrTimeout; a cancelled ctx is an error matching ctx.Err().
 func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.Response, error) {
 	start := time.Now()
-	p, err := c.Dialect.parse(req.Body)
+	p, err := c.Dialect.Parse(req.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.
 	if len(reply) > maxReplyBytes {
 		return nil, badAnswer(fmt.Sprintf("the answer is larger than %d bytes", maxReplyBytes), nil)
 	}
-	var r result
+	var r textgen.Result
 	if c.API == Ollama {
 		r, err = ollamaResult(reply)
 	} else {
@@ -126,11 +127,11 @@ func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.
 	if err != nil {
 		return nil, err
 	}
-	native, err := c.Dialect.response(r)
+	native, err := c.Dialect.Response(r)
 	if err != nil {
 		return nil, err
 	}
-	return &transport.Response{Body: native, ContentType: "application/json", InputTokens: r.input, OutputTokens: r.output, LatencyMs: time.Since(start).Milliseconds()}, nil
+	return &transport.Response{Body: native, ContentType: "application/json", InputTokens: r.Input, OutputTokens: r.Output, LatencyMs: time.Since(start).Milliseconds()}, nil
 }
 
 // InvokeStream sends the prompt asking for a stream and yields native
@@ -148,7 +149,7 @@ func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.
 // answer and so cancels the upstream request.
 func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.Seq2[[]byte, error], error) {
 	start := time.Now()
-	p, err := c.Dialect.parse(req.Body)
+	p, err := c.Dialect.Parse(req.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +228,7 @@ type streamState struct {
 	start         time.Time
 	firstByte     int64 // ms from start to the first event with text
 	events        int   // events with text so far
-	final         *result
+	final         *textgen.Result
 	input, output int // the server's counts, -1 until known
 }
 
@@ -240,7 +241,7 @@ func (s *streamState) text(t string) ([]byte, error) {
 		s.firstByte = time.Since(s.start).Milliseconds()
 	}
 	s.events++
-	return s.dialect.chunk(t, s.events, nil, nil)
+	return s.dialect.Chunk(t, s.events, nil, nil)
 }
 
 // last is the closing chunk, or ErrIncomplete when the model never
@@ -250,18 +251,18 @@ func (s *streamState) last() ([]byte, error) {
 		return nil, ErrIncomplete
 	}
 	r := *s.final
-	r.input, r.output = s.input, s.output
-	if r.output < 0 {
-		r.output = s.events
-		if r.text != "" {
-			r.output++
+	r.Input, r.Output = s.input, s.output
+	if r.Output < 0 {
+		r.Output = s.events
+		if r.Text != "" {
+			r.Output++
 		}
 	}
-	m := &metrics{InputTokenCount: max(r.input, 0), OutputTokenCount: r.output, InvocationLatency: time.Since(s.start).Milliseconds(), FirstByteLatency: s.firstByte}
+	m := &textgen.Metrics{InputTokenCount: max(r.Input, 0), OutputTokenCount: r.Output, InvocationLatency: time.Since(s.start).Milliseconds(), FirstByteLatency: s.firstByte}
 	if s.events == 0 {
 		m.FirstByteLatency = m.InvocationLatency
 	}
-	return s.dialect.chunk(r.text, r.output, &r, m)
+	return s.dialect.Chunk(r.Text, r.Output, &r, m)
 }
 
 // openAIEvent reads the data of one server-sent event of a streamed
@@ -289,7 +290,7 @@ func (s *streamState) openAIEvent(data []byte) (chunk []byte, end bool, err erro
 		chunk, err := s.text(ch.Text)
 		return chunk, false, err
 	}
-	s.final = &result{text: ch.Text, finish: *ch.FinishReason, stopString: ch.stopString()}
+	s.final = &textgen.Result{Text: ch.Text, Finish: *ch.FinishReason, StopString: ch.stopString()}
 	return nil, false, nil
 }
 
@@ -310,14 +311,14 @@ func (s *streamState) ollamaLine(data []byte) (chunk []byte, end bool, err error
 		chunk, err := s.text(ev.Response)
 		return chunk, false, err
 	}
-	s.final = &result{text: ev.Response, finish: ev.DoneReason}
+	s.final = &textgen.Result{Text: ev.Response, Finish: ev.DoneReason}
 	s.input, s.output = ev.counts()
 	return nil, true, nil
 }
 
 // request is the upstream request body for p.
-func (c *Client) request(model string, p params, stream bool) ([]byte, error) {
-	prompt := p.prompt
+func (c *Client) request(model string, p textgen.Params, stream bool) ([]byte, error) {
+	prompt := p.Prompt
 	if !c.KeepBOS {
 		for _, bos := range []string{"<s>", "<|begin_of_text|>"} {
 			if rest, ok := strings.CutPrefix(prompt, bos); ok {
@@ -328,9 +329,9 @@ func (c *Client) request(model string, p params, stream bool) ([]byte, error) {
 	}
 	if c.API == Ollama {
 		return marshal(ollamaRequest{Model: model, Prompt: prompt, Raw: true, Stream: stream, Options: ollamaOptions{
-			NumPredict: p.maxTokens, Temperature: p.temperature, TopP: p.topP, TopK: p.topK, Stop: p.stop}})
+			NumPredict: p.MaxTokens, Temperature: p.Temperature, TopP: p.TopP, TopK: p.TopK, Stop: p.Stop}})
 	}
-	r := openAIRequest{Model: model, Prompt: prompt, MaxTokens: p.maxTokens, Temperature: p.temperature, TopP: p.topP, TopK: p.topK, Stop: p.stop, Stream: stream}
+	r := openAIRequest{Model: model, Prompt: prompt, MaxTokens: p.MaxTokens, Temperature: p.Temperature, TopP: p.TopP, TopK: p.TopK, Stop: p.Stop, Stream: stream}
 	if stream {
 		r.StreamOptions = &openAIStreamOptions{IncludeUsage: true}
 	}

@@ -17,7 +17,7 @@ func FuzzNative(f *testing.F) {
 	f.Add([]byte(`{"response":"a","done":false}` + "\n" + `{"response":"","done":true,"done_reason":"length","eval_count":3}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, d := range []Dialect{Llama, Mistral, Titan} {
-			d.parse(data)
+			d.Parse(data)
 			for _, ollama := range []bool{false, true} {
 				s := &streamState{dialect: d, start: time.Now(), input: -1, output: -1}
 				parse := s.openAIEvent

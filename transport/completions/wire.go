@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/converse-project/converse/transport"
+	"github.com/converse-project/converse/transport/textgen"
 )
 
 // The upstream wire shapes: only the members this package writes or reads
@@ -101,38 +102,38 @@ func (r *ollamaReply) counts() (input, output int) {
 }
 
 // openAIResult reads a whole text completion.
-func openAIResult(body []byte) (result, error) {
+func openAIResult(body []byte) (textgen.Result, error) {
 	var r openAIReply
 	if err := json.Unmarshal(body, &r); err != nil {
-		return result{}, badAnswer("the answer is not JSON", body)
+		return textgen.Result{}, badAnswer("the answer is not JSON", body)
 	}
 	if r.Error != nil {
-		return result{}, r.Error.statusError(body)
+		return textgen.Result{}, r.Error.statusError(body)
 	}
 	if len(r.Choices) == 0 || r.Choices[0].FinishReason == nil {
-		return result{}, badAnswer("the answer has no finished choice", body)
+		return textgen.Result{}, badAnswer("the answer has no finished choice", body)
 	}
 	ch := r.Choices[0]
-	out := result{text: ch.Text, finish: *ch.FinishReason, stopString: ch.stopString(), input: -1, output: -1}
+	out := textgen.Result{Text: ch.Text, Finish: *ch.FinishReason, StopString: ch.stopString(), Input: -1, Output: -1}
 	if r.Usage != nil {
-		out.input, out.output = r.Usage.PromptTokens, r.Usage.CompletionTokens
+		out.Input, out.Output = r.Usage.PromptTokens, r.Usage.CompletionTokens
 	}
 	return out, nil
 }
 
 // ollamaResult reads a whole generate answer.
-func ollamaResult(body []byte) (result, error) {
+func ollamaResult(body []byte) (textgen.Result, error) {
 	var r ollamaReply
 	if err := json.Unmarshal(body, &r); err != nil {
-		return result{}, badAnswer("the answer is not JSON", body)
+		return textgen.Result{}, badAnswer("the answer is not JSON", body)
 	}
 	if r.Error != "" {
-		return result{}, &transport.StatusError{StatusCode: http.StatusInternalServerError, Body: body, Message: r.Error}
+		return textgen.Result{}, &transport.StatusError{StatusCode: http.StatusInternalServerError, Body: body, Message: r.Error}
 	}
 	if !r.Done {
-		return result{}, badAnswer("the answer is not done", body)
+		return textgen.Result{}, badAnswer("the answer is not done", body)
 	}
-	out := result{text: r.Response, finish: r.DoneReason}
-	out.input, out.output = r.counts()
+	out := textgen.Result{Text: r.Response, Finish: r.DoneReason}
+	out.Input, out.Output = r.counts()
 	return out, nil
 }

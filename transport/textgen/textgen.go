@@ -1,4 +1,4 @@
-package completions
+package textgen
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"github.com/converse-project/converse/transport"
 )
 
-// Dialect is the native Bedrock body shape a Client reads, and answers
-// in (model-families.md §4).
+// Dialect is a prompt family's native Bedrock body shape: what a generator
+// reads, and answers in (model-families.md §4).
 type Dialect int
 
 const (
@@ -49,14 +49,14 @@ func (d Dialect) String() string {
 // OpenAI's /v1/completions would otherwise stop after 16 tokens.
 const DefaultMaxTokens = 512
 
-// params is a native body in neutral terms.
-type params struct {
-	prompt      string
-	maxTokens   int
-	temperature *float64
-	topP        *float64
-	topK        *int
-	stop        []string
+// Params is a native body in neutral terms.
+type Params struct {
+	Prompt      string
+	MaxTokens   int
+	Temperature *float64
+	TopP        *float64
+	TopK        *int
+	Stop        []string
 }
 
 // Native bodies, decoded strictly: Bedrock rejects members a model does
@@ -115,10 +115,10 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-// parse reads a native body. A body Bedrock would refuse is a
+// Parse reads a native body. A body Bedrock would refuse is a
 // *transport.StatusError with status 400.
-func (d Dialect) parse(body []byte) (params, error) {
-	p := params{maxTokens: DefaultMaxTokens}
+func (d Dialect) Parse(body []byte) (Params, error) {
+	p := Params{MaxTokens: DefaultMaxTokens}
 	switch d {
 	case Llama:
 		var b llamaBody
@@ -131,9 +131,9 @@ func (d Dialect) parse(body []byte) (params, error) {
 		if len(b.Images) > 0 {
 			return p, malformed("#: images are not supported by this model endpoint")
 		}
-		p.prompt, p.temperature, p.topP = *b.Prompt, b.Temperature, b.TopP
+		p.Prompt, p.Temperature, p.TopP = *b.Prompt, b.Temperature, b.TopP
 		if b.MaxGenLen != nil {
-			p.maxTokens = *b.MaxGenLen
+			p.MaxTokens = *b.MaxGenLen
 		}
 	case Mistral:
 		var b mistralBody
@@ -143,9 +143,9 @@ func (d Dialect) parse(body []byte) (params, error) {
 		if b.Prompt == nil {
 			return p, malformed("#: required key [prompt] not found")
 		}
-		p.prompt, p.temperature, p.topP, p.topK, p.stop = *b.Prompt, b.Temperature, b.TopP, b.TopK, b.Stop
+		p.Prompt, p.Temperature, p.TopP, p.TopK, p.Stop = *b.Prompt, b.Temperature, b.TopP, b.TopK, b.Stop
 		if b.MaxTokens != nil {
-			p.maxTokens = *b.MaxTokens
+			p.MaxTokens = *b.MaxTokens
 		}
 	case Titan:
 		var b titanBody
@@ -155,35 +155,35 @@ func (d Dialect) parse(body []byte) (params, error) {
 		if b.InputText == nil {
 			return p, malformed("#: required key [inputText] not found")
 		}
-		p.prompt = *b.InputText
+		p.Prompt = *b.InputText
 		if c := b.TextGenerationConfig; c != nil {
-			p.temperature, p.topP, p.stop = c.Temperature, c.TopP, c.StopSequences
+			p.Temperature, p.TopP, p.Stop = c.Temperature, c.TopP, c.StopSequences
 			if c.MaxTokenCount != nil {
-				p.maxTokens = *c.MaxTokenCount
+				p.MaxTokens = *c.MaxTokenCount
 			}
 		}
 	default:
-		return p, fmt.Errorf("completions: unknown dialect %v", d)
+		return p, fmt.Errorf("textgen: unknown dialect %v", d)
 	}
-	if p.maxTokens < 1 {
+	if p.MaxTokens < 1 {
 		return p, malformed("#: the maximum number of tokens must be at least 1")
 	}
 	return p, nil
 }
 
-// result is one generation as the upstream reported it.
-type result struct {
-	text   string
-	finish string // the upstream's finish_reason / done_reason
-	// stopString is set when the upstream named the stop string that
+// Result is one generation as the upstream reported it.
+type Result struct {
+	Text   string
+	Finish string // the generator's finish reason: "stop", "length", "content_filter", …
+	// StopString is set when the generator names the stop string that
 	// ended generation (vLLM's stop_reason).
-	stopString bool
-	// input and output are the token counts; -1 when unknown.
-	input, output int
+	StopString bool
+	// Input and Output are the token counts; -1 when unknown.
+	Input, Output int
 }
 
-// metrics is Bedrock's "amazon-bedrock-invocationMetrics".
-type metrics struct {
+// Metrics is Bedrock's "amazon-bedrock-invocationMetrics".
+type Metrics struct {
 	InputTokenCount   int   `json:"inputTokenCount"`
 	OutputTokenCount  int   `json:"outputTokenCount"`
 	InvocationLatency int64 `json:"invocationLatency"`
@@ -193,17 +193,17 @@ type metrics struct {
 // reason is the native stop reason for an upstream finish: "length" is the
 // token limit and "content_filter" a filtered answer; anything else
 // ("stop", "eos", Ollama's "unload") is a normal end.
-func (d Dialect) reason(r result) string {
+func (d Dialect) reason(r Result) string {
 	switch {
-	case d == Titan && r.finish == "length":
+	case d == Titan && r.Finish == "length":
 		return "LENGTH"
-	case d == Titan && r.finish == "content_filter":
+	case d == Titan && r.Finish == "content_filter":
 		return "CONTENT_FILTERED"
-	case d == Titan && r.stopString:
+	case d == Titan && r.StopString:
 		return "STOP_CRITERIA_MET"
 	case d == Titan:
 		return "FINISH" // the spelling clients see (model-families.md §6 row 1)
-	case r.finish == "length":
+	case r.Finish == "length":
 		return "length"
 	}
 	return "stop"
@@ -217,27 +217,27 @@ func count(n int) *int {
 	return &n
 }
 
-// response is the native InvokeModel answer for r.
-func (d Dialect) response(r result) ([]byte, error) {
+// Response is the native InvokeModel answer for r.
+func (d Dialect) Response(r Result) ([]byte, error) {
 	var v any
 	switch d {
 	case Llama:
-		v = map[string]any{"generation": r.text, "prompt_token_count": count(r.input), "generation_token_count": count(r.output), "stop_reason": d.reason(r)}
+		v = map[string]any{"generation": r.Text, "prompt_token_count": count(r.Input), "generation_token_count": count(r.Output), "stop_reason": d.reason(r)}
 	case Mistral:
-		v = map[string]any{"outputs": []any{map[string]any{"text": r.text, "stop_reason": d.reason(r)}}}
+		v = map[string]any{"outputs": []any{map[string]any{"text": r.Text, "stop_reason": d.reason(r)}}}
 	case Titan:
-		v = map[string]any{"inputTextTokenCount": count(r.input), "results": []any{map[string]any{"tokenCount": count(r.output), "outputText": r.text, "completionReason": d.reason(r)}}}
+		v = map[string]any{"inputTextTokenCount": count(r.Input), "results": []any{map[string]any{"tokenCount": count(r.Output), "outputText": r.Text, "completionReason": d.reason(r)}}}
 	}
 	return marshal(v)
 }
 
-// chunk is one native stream chunk: text with the running output count;
+// Chunk is one native stream chunk: text with the running output count;
 // final, when set, makes it the last chunk, with the stop reason and the
-// invocation metrics.
-func (d Dialect) chunk(text string, output int, final *result, m *metrics) ([]byte, error) {
+// invocation Metrics.
+func (d Dialect) Chunk(text string, output int, final *Result, m *Metrics) ([]byte, error) {
 	var reason, input any // null until the last chunk
 	if final != nil {
-		reason, input = d.reason(*final), count(final.input)
+		reason, input = d.reason(*final), count(final.Input)
 	}
 	var v map[string]any
 	switch d {
@@ -264,7 +264,7 @@ func marshal(v any) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("completions: encode: %w", err)
+		return nil, fmt.Errorf("textgen: encode: %w", err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
