@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTicks is Linux's USER_HZ, the unit of utime and stime in
+// /proc/<pid>/stat: 100 on every architecture Go supports (proc(5)).
+const clockTicks = 100
+
+// process is a gateway running as a child process.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	addr string // host:port it listens on
+}
+
+// listenAddr matches the address in a "listening" log line: converse's
+// slog line `msg="converse listening" addr=127.0.0.1:41234 …` and the
+// proxy's `proxy listening addr=127.0.0.1:41235`.
+var listenAddr = regexp.MustCompile(`listening.*\baddr=(\S+)`)
+
+// parseListen returns the address in a listening log line.
+func parseListen(line string) (string, bool) {
+	m := listenAddr.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// start runs bin with args and waits, at most timeout, for the line on its
+// standard error that says where it listens. Its later output is read and
+// discarded (converse writes an access-log line per request there, which
+// is part of what it costs).
+func start(ctx context.Context, name, bin string, args []string, timeout time.Duration) (*process, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout = io.Discard
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	found := make(chan string, 1)
+	var head bytes.Buffer // what it said before listening, for errors
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		for sc.Scan() {
+			if addr, ok := parseListen(sc.Text()); ok {
+				found <- addr
+				break
+			}
+			if head.Len() < 4096 {
+				head.WriteString(sc.Text() + "\n")
+			}
+		}
+		close(found)
+		io.Copy(io.Discard, stderr)
+	}()
+	p := &process{name: name, cmd: cmd}
+	select {
+	case addr, ok := <-found:
+		if ok {
+			p.addr = addr
+			return p, nil
+		}
+		p.stop()
+		return nil, fmt.Errorf("%s exited before listening: %s", name, strings.TrimSpace(head.String()))
+	case <-time.After(timeout):
+		p.stop()
+		return nil, fmt.Errorf("%s did not report its address within %s", name, timeout)
+	}
+}
+
+// stop interrupts the process (converse shuts down gracefully on SIGINT)
+// and waits for it, killing it after a grace period.
+func (p *process) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+// cpuTime is the user plus system CPU time pid has used, all its threads
+// included, read from /proc/<pid>/stat (resolution 1/clockTicks s).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStat(b)
+}
+
+// parseStat reads utime and stime (fields 14 and 15) from a /proc/<pid>/stat
+// line. The command name (field 2) may hold spaces and parentheses, so
+// fields are counted from its closing parenthesis.
+func parseStat(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("proc stat: no command name")
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
+	if len(f) < 13 {
+		return 0, errors.New("proc stat: too few fields")
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("proc stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// rss is pid's resident set size in bytes (VmRSS in /proc/<pid>/status).
+func rss(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseRSS(b)
+}
+
+func parseRSS(b []byte) (int64, error) {
+	for line := range strings.Lines(string(b)) {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		kb, ok := strings.CutSuffix(strings.TrimSpace(rest), " kB")
+		if !ok {
+			return 0, fmt.Errorf("proc status: VmRSS %q", rest)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(kb), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("proc status: %w", err)
+		}
+		return n << 10, nil
+	}
+	return 0, errors.New("proc status: no VmRSS")
+}
+
+// buildConverse builds cmd/converse into dir with the go command, from the
+// module this command is run in.
+func buildConverse(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "converse")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/converse-project/converse/cmd/converse")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build converse (run from the module, or pass -converse): %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// converseConfig is the configuration converse runs with: the two bench
+// models, custom IDs served by backend openai at the fast server.
+func converseConfig(upstreamURL string) string {
+	return fmt.Sprintf(`models:
+  bench-fast:
+    backend: openai
+    base_url: %[1]s/v1
+    model: %[2]s
+    timeout: 60s
+  bench-hold:
+    backend: openai
+    base_url: %[1]s/v1
+    model: %[3]s
+    timeout: 10m
+`, upstreamURL, modelFast, modelHold)
+}
