@@ -23,6 +23,7 @@ const (
 	BackendCohere      = "cohere"      // Cohere's Chat API
 	BackendMistral     = "mistral"     // Mistral's chat completions API
 	BackendAI21        = "ai21"        // AI21's chat API
+	BackendLocal       = "local"       // the embedded engine: a GGUF file run inside converse
 )
 
 // Wildcard is the model key that stands for every catalog model without an
@@ -46,6 +47,10 @@ type Model struct {
 	Region    string        `yaml:"region"`       // bedrock: the AWS Region ("" for the SDK's default chain)
 	Endpoint  string        `yaml:"endpoint_url"` // bedrock: a custom Bedrock Runtime endpoint; optional
 	Family    string        `yaml:"family"`       // custom IDs on native backends: the model family (catalog family key)
+	ModelPath string        `yaml:"model_path"`   // local: the GGUF file (see converse pull)
+	Slots     int           `yaml:"slots"`        // local: sequences generated at once (default 1)
+	Context   int           `yaml:"context"`      // local: context length per slot in tokens (default: the model's, at most 4096)
+	Threads   int           `yaml:"threads"`      // local: threads per matrix product (default: all cores)
 	Features  *Features     `yaml:"features"`     // custom IDs only: narrows converse.AllFeatures
 	// SynthesizeToolStreams serves a ConverseStream request with tools by
 	// one non-streaming call replayed as events, for models with tool use

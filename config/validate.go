@@ -39,6 +39,9 @@ var Kinds = map[string]Kind{
 	BackendCohere:      {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyCohereCommandR}},
 	BackendMistral:     {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyMistralChat}},
 	BackendAI21:        {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyJamba}},
+	// The engine runs Llama-architecture models, fed their family's template.
+	BackendLocal: {Settings: []string{"model_path", "slots", "context", "threads", "family"}, Required: []string{"model_path"},
+		Families: []string{catalog.FamilyLlama2, catalog.FamilyLlama3, catalog.FamilyMistralInstruct}},
 }
 
 // Native reports whether kind serves models through their family's native
@@ -134,8 +137,9 @@ func kindNames() []string {
 // validateSettings checks the settings a kind takes and requires.
 func validateSettings(id string, m Model, kind Kind, fail func(id, field, format string, args ...any)) {
 	set := map[string]bool{"base_url": m.BaseURL != "", "model": m.Model != "", "api_key_env": m.APIKeyEnv != "",
-		"timeout": m.Timeout != 0, "region": m.Region != "", "endpoint_url": m.Endpoint != "", "family": m.Family != ""}
-	for _, name := range []string{"base_url", "model", "api_key_env", "timeout", "region", "endpoint_url", "family"} {
+		"timeout": m.Timeout != 0, "region": m.Region != "", "endpoint_url": m.Endpoint != "", "family": m.Family != "",
+		"model_path": m.ModelPath != "", "slots": m.Slots != 0, "context": m.Context != 0, "threads": m.Threads != 0}
+	for _, name := range []string{"base_url", "model", "api_key_env", "timeout", "region", "endpoint_url", "family", "model_path", "slots", "context", "threads"} {
 		if set[name] && !slices.Contains(kind.Settings, name) {
 			fail(id, name, "not a setting of backend %s", m.Backend)
 		}
@@ -160,6 +164,19 @@ func validateSettings(id string, m Model, kind Kind, fail func(id, field, format
 	}
 	if m.Timeout < 0 {
 		fail(id, "timeout", "%v is negative", m.Timeout)
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"slots", m.Slots}, {"context", m.Context}, {"threads", m.Threads}} {
+		if n.v < 0 {
+			fail(id, n.name, "%d is negative", n.v)
+		}
+	}
+	if m.ModelPath != "" {
+		if _, err := os.Stat(m.ModelPath); err != nil {
+			fail(id, "model_path", "%v (download a model with converse pull)", err)
+		}
 	}
 }
 
