@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/converse-project/converse/transport/bedrock"
 	"github.com/converse-project/converse/transport/cohere"
 	"github.com/converse-project/converse/transport/completions"
+	"github.com/converse-project/converse/transport/local"
 	"github.com/converse-project/converse/transport/mistral"
 	"github.com/converse-project/converse/transport/openai"
 )
@@ -36,35 +38,52 @@ var chatBackends = map[string]func(config.Model) (converse.Backend, error){
 	},
 }
 
-// transports build the destinations of the native backend kinds: each
-// takes a family's native InvokeModel body somewhere. family is the model's
-// family, for destinations that speak several.
-var transports = map[string]func(ctx context.Context, m config.Model, family string) (transport.Invoker, error){
-	config.BackendBedrock: func(ctx context.Context, m config.Model, _ string) (transport.Invoker, error) {
-		return bedrock.New(ctx, bedrock.Config{Region: m.Region, EndpointURL: m.Endpoint, Timeout: m.Timeout})
+// transports build the destinations of the native backend kinds. Each is
+// called once per configuration entry and returns the destination for each
+// family that entry serves: most are one client for all; a text-completion
+// server answers in the family's dialect, so it gets a client per family;
+// the local engine loads the model once and serves each family's dialect
+// from it.
+var transports = map[string]func(ctx context.Context, m config.Model) (func(family string) transport.Invoker, error){
+	config.BackendBedrock: func(ctx context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		c, err := bedrock.New(ctx, bedrock.Config{Region: m.Region, EndpointURL: m.Endpoint, Timeout: m.Timeout})
+		return same(c), err
 	},
-	config.BackendAnthropic: func(_ context.Context, m config.Model, _ string) (transport.Invoker, error) {
-		return &anthropic.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}, nil
+	config.BackendAnthropic: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		return same(&anthropic.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
 	},
-	config.BackendCompletions: func(_ context.Context, m config.Model, family string) (transport.Invoker, error) {
-		return &completions.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, API: completions.OpenAI, Dialect: dialects[family], Timeout: m.Timeout}, nil
+	config.BackendCompletions: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		return func(family string) transport.Invoker {
+			return &completions.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, API: completions.OpenAI, Dialect: dialects[family], Timeout: m.Timeout}
+		}, nil
 	},
-	config.BackendOllama: func(_ context.Context, m config.Model, family string) (transport.Invoker, error) {
-		base := m.BaseURL
-		if base == "" {
-			base = "http://127.0.0.1:11434"
+	config.BackendOllama: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		base := cmp.Or(m.BaseURL, "http://127.0.0.1:11434")
+		return func(family string) transport.Invoker {
+			return &completions.Client{BaseURL: base, APIKey: m.APIKey, API: completions.Ollama, Dialect: dialects[family], Timeout: m.Timeout}
+		}, nil
+	},
+	config.BackendCohere: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		return same(&cohere.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
+	},
+	config.BackendMistral: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		return same(&mistral.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
+	},
+	config.BackendAI21: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		return same(&ai21.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
+	},
+	config.BackendLocal: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+		e, err := local.Open(m.ModelPath, local.Options{Slots: m.Slots, Context: m.Context, Threads: m.Threads})
+		if err != nil {
+			return nil, err
 		}
-		return &completions.Client{BaseURL: base, APIKey: m.APIKey, API: completions.Ollama, Dialect: dialects[family], Timeout: m.Timeout}, nil
+		return func(family string) transport.Invoker { return &local.Client{Engine: e, Dialect: dialects[family]} }, nil
 	},
-	config.BackendCohere: func(_ context.Context, m config.Model, _ string) (transport.Invoker, error) {
-		return &cohere.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}, nil
-	},
-	config.BackendMistral: func(_ context.Context, m config.Model, _ string) (transport.Invoker, error) {
-		return &mistral.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}, nil
-	},
-	config.BackendAI21: func(_ context.Context, m config.Model, _ string) (transport.Invoker, error) {
-		return &ai21.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}, nil
-	},
+}
+
+// same serves every family from one destination.
+func same(t transport.Invoker) func(string) transport.Invoker {
+	return func(string) transport.Invoker { return t }
 }
 
 // dialects tell a text-completion server which native body and answer a
@@ -80,8 +99,7 @@ var dialects = map[string]completions.Dialect{
 // per model served. A wildcard entry stands for every catalog model not
 // listed on its own. A chat backend (openai, test) serves all its models
 // from one instance; a native backend serves each through its family's
-// codec over one transport per configuration entry (per family, for
-// text-completion servers, which answer in the family's dialect).
+// codec and the destination its transport gives for that family.
 func buildRouter(ctx context.Context, cfg *config.Config) (*route.Table, error) {
 	ids := make([]string, 0, len(cfg.Models))
 	for id := range cfg.Models {
@@ -128,7 +146,7 @@ func modelsOf(cfg *config.Config, id string, m config.Model) []served {
 func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Model) ([]route.Entry, error) {
 	var (
 		chat converse.Backend
-		tr   transport.Invoker
+		dest func(family string) transport.Invoker
 	)
 	if build, ok := chatBackends[m.Backend]; ok {
 		b, err := build(m)
@@ -136,7 +154,12 @@ func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Mod
 			return nil, err
 		}
 		chat = b
-	} else if _, ok := transports[m.Backend]; !ok {
+	} else if open, ok := transports[m.Backend]; ok {
+		var err error
+		if dest, err = open(ctx, m); err != nil {
+			return nil, err
+		}
+	} else {
 		return nil, fmt.Errorf("unknown backend %q", m.Backend)
 	}
 	var entries []route.Entry
@@ -147,13 +170,7 @@ func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Mod
 			if !ok {
 				return nil, fmt.Errorf("no codec for family %q", sm.family)
 			}
-			if tr == nil || m.Backend == config.BackendCompletions || m.Backend == config.BackendOllama {
-				var err error
-				if tr, err = transports[m.Backend](ctx, m, sm.family); err != nil {
-					return nil, err
-				}
-			}
-			b = &backend.Native{Family: fam, Transport: tr, Model: m.Model}
+			b = &backend.Native{Family: fam, Transport: dest(sm.family), Model: m.Model}
 		}
 		f := sm.features
 		if m.SynthesizeToolStreams {
