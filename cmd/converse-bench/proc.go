@@ -90,7 +90,7 @@ func start(ctx context.Context, name, bin string, args []string, timeout time.Du
 // stop interrupts the process (converse shuts down gracefully on SIGINT)
 // and waits for it, killing it after a grace period.
 func (p *process) stop() {
-	if p.cmd.Process == nil {
+	if p.pid() == 0 {
 		return
 	}
 	p.cmd.Process.Signal(os.Interrupt)
@@ -104,7 +104,14 @@ func (p *process) stop() {
 	}
 }
 
-func (p *process) pid() int { return p.cmd.Process.Pid }
+// pid is the process's ID; 0 for a gateway running in this process (tests),
+// whose CPU time is then not measured.
+func (p *process) pid() int {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
 
 // cpuTime is the user plus system CPU time pid has used, all its threads
 // included, read from /proc/<pid>/stat (resolution 1/clockTicks s).
