@@ -35,6 +35,10 @@ type Config struct {
 	// Models maps a catalog base ID, a custom model ID or Wildcard to the
 	// model's settings.
 	Models map[string]Model `yaml:"models"`
+	// Guardrails maps a guardrail identifier ([a-z0-9]+) to its
+	// definition (guardrails.go); requests name it in guardrailConfig,
+	// the InvokeModel guardrail headers and ApplyGuardrail's path.
+	Guardrails map[string]*Guardrail `yaml:"guardrails"`
 }
 
 // Model is how one model ID is served.

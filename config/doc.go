@@ -47,6 +47,38 @@
 // loads it). With no file at all, Default serves every catalog model with the
 // test backend.
 //
+// Guardrails (guardrails.md) are defined under a top-level guardrails key,
+// a map from guardrail identifier ([a-z0-9]+, what requests send as
+// guardrailIdentifier) to a definition in the shape of Bedrock's
+// CreateGuardrail body, with its field names (guard.Guardrail), plus the
+// classifier that judges the model-judged policies:
+//
+//	guardrails:
+//	  support01:
+//	    name: support-guardrail
+//	    blockedInputMessaging: Sorry, I can't help with that request.
+//	    blockedOutputsMessaging: Sorry, I can't share that answer.
+//	    wordPolicyConfig: {wordsConfig: [{text: competitorx}], managedWordListsConfig: [{type: PROFANITY}]}
+//	    sensitiveInformationPolicyConfig:
+//	      piiEntitiesConfig: [{type: EMAIL, action: ANONYMIZE}]
+//	      regexesConfig: [{name: Ticket, pattern: 'TCK-[0-9]{6}', action: ANONYMIZE}]
+//	    contentPolicyConfig:                    # content filters, denied topics and contextual
+//	      filtersConfig:                        # grounding need a classifier
+//	        - {type: INSULTS, inputStrength: HIGH, outputStrength: HIGH}
+//	    classifier: {model: my-judge}          # a model ID this file serves
+//	    versions:                              # numbered versions: complete frozen definitions
+//	      "1": {name: …, blockedInputMessaging: …, blockedOutputsMessaging: …, …}
+//
+// The top level is the DRAFT (guardrailVersion DRAFT or empty); versions
+// holds the numbered versions. Each definition is checked against
+// Bedrock's limits when the file is loaded, with errors naming the field
+// (guardrails["support01"].contentPolicyConfig.filtersConfig.0.type). A
+// guardrail whose DRAFT or any version uses content filters, denied topics
+// or contextual grounding must name a classifier model the file serves (a
+// models key, or a catalog model when "*" is configured), else loading
+// fails: no content is passed unchecked while the guardrail claims to check
+// it. The classifier's prompt and score mapping are guard.Prompt's.
+//
 // Values may refer to the environment as ${VAR} or ${VAR:-default}. The
 // reference is expanded inside each scalar value after the YAML is parsed,
 // never in the text before it, so a value such as a secret containing ": {"
@@ -65,5 +97,6 @@
 // must never be logged.
 //
 // This package must never import net/http, a codec or a transport: it only
-// describes what main wires together.
+// describes what main wires together. It imports guard for the guardrail
+// definition's type and limits only.
 package config

@@ -122,6 +122,7 @@ func (c *Config) Validate() error {
 			fail(id, "test", "only for backend %s", BackendTest)
 		}
 	}
+	errs = append(errs, c.validateGuardrails()...)
 	return errors.Join(errs...)
 }
 
