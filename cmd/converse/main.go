@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&ModelsCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, args[1:])
 	case "pull":
 		return (&PullCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, args[1:])
+	case "bench-engine":
+		return (&BenchEngineCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(stdout, "converse", version)
 		return nil
@@ -64,6 +66,7 @@ Usage:
   converse serve   [--addr 127.0.0.1:8080] [--config FILE]   serve the Bedrock Runtime API
   converse models  [--config FILE]                          list the models served and by what
   converse pull    NAME-or-URL                              download a GGUF model for the local engine
+  converse bench-engine FILE.gguf                           prompt and decode tokens/s of the local engine
   converse version                                          print the version
 `)
 }

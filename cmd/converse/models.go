@@ -50,5 +50,22 @@ func (c *ModelsCommand) Run(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.ID, m.Kind, m.Name, feats)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Where the local backend's models come from: the files converse pull
+	// downloaded, and each local entry's file.
+	store, err := openStore("")
+	if err != nil {
+		return nil
+	}
+	files, err := store.List()
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "\nModel files in %s (serve one with backend: local, model_path: FILE):\n", store.Dir)
+	for _, f := range files {
+		fmt.Fprintf(c.Stdout, "  %s  %.1f MB\n", f.Path, float64(f.Size)/1e6)
+	}
+	return nil
 }

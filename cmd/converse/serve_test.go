@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -321,11 +323,16 @@ func TestH2C(t *testing.T) {
 }
 
 func TestModelsCommand(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CONVERSE_MODELS", dir)
+	if err := os.WriteFile(filepath.Join(dir, "pulled.gguf"), []byte("GGUF"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"models"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"anthropic.claude-3-haiku-20240307-v1:0", "mistral.mixtral-8x7b-instruct-v0:1", "test"} {
+	for _, want := range []string{"anthropic.claude-3-haiku-20240307-v1:0", "mistral.mixtral-8x7b-instruct-v0:1", "test", filepath.Join(dir, "pulled.gguf")} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("models output lacks %q:\n%s", want, out.String())
 		}
