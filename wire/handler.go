@@ -32,6 +32,9 @@ type Options struct {
 	// InvokeModelWithResponseStream. nil: the invoke operations answer
 	// like an unknown operation.
 	InvokeRouter InvokeRouter
+	// Guardrails serves ApplyGuardrail (apply.go). nil: the operation
+	// answers like an unknown operation.
+	Guardrails Guardrails
 	// Logger receives one access-log line per request; nil means
 	// slog.Default(). Access-log lines never contain request content.
 	Logger *slog.Logger
@@ -54,6 +57,7 @@ const DefaultMaxBodyBytes = (20*3_932_160+5*4_718_592)*4/3 + 8<<20
 type handler struct {
 	router       Router
 	invokeRouter InvokeRouter // nil: the invoke operations are not served
+	guardrails   Guardrails   // nil: ApplyGuardrail is not served
 	log          *slog.Logger
 	logContent   bool
 	maxBody      int64
@@ -69,7 +73,7 @@ func NewHandler(o Options) http.Handler {
 	if o.Router == nil {
 		panic("wire: NewHandler: nil Router")
 	}
-	h := &handler{router: o.Router, invokeRouter: o.InvokeRouter, log: o.Logger, logContent: o.LogContent, maxBody: o.MaxBodyBytes, now: o.Now}
+	h := &handler{router: o.Router, invokeRouter: o.InvokeRouter, guardrails: o.Guardrails, log: o.Logger, logContent: o.LogContent, maxBody: o.MaxBodyBytes, now: o.Now}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -95,6 +99,9 @@ func (h *handler) routes() *http.ServeMux {
 	if h.invokeRouter != nil {
 		mux.Handle("POST /model/{modelId}/invoke", h.operation("InvokeModel", h.invoke))
 		mux.Handle("POST /model/{modelId}/invoke-with-response-stream", h.operation("InvokeModelWithResponseStream", h.invokeStream))
+	}
+	if h.guardrails != nil {
+		mux.Handle("POST /guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply", h.operation("ApplyGuardrail", h.applyGuardrail))
 	}
 	mux.Handle("/", h.operation("", h.unknown))
 	return mux
