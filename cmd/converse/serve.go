@@ -57,7 +57,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	handler := wire.NewHandler(wire.Options{Router: router, InvokeRouter: router, Logger: logger, LogContent: *logContent})
+	handler := wire.NewHandler(wire.Options{Router: router, InvokeRouter: router, Guardrails: guardrailSet(cfg), Logger: logger, LogContent: *logContent})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

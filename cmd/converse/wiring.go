@@ -115,7 +115,7 @@ func buildRouter(ctx context.Context, cfg *config.Config) (*route.Table, error) 
 		}
 		entries = append(entries, built...)
 	}
-	return route.New(entries)
+	return guardRoutes(cfg, entries)
 }
 
 // served is one model a configuration entry serves.
