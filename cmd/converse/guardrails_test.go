@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -391,4 +392,103 @@ func TestGuardrailStreamAsync(t *testing.T) {
 			t.Errorf("stop = %q, trace = %+v", stop, trace)
 		}
 	})
+}
+
+// startGuardedNative serves Llama 3.1 8B from a fake text-completion
+// server, under gr1.
+func startGuardedNative(t *testing.T) (*upstreamtest.CompletionsServer, *bedrockruntime.Client) {
+	t.Helper()
+	up := upstreamtest.NewCompletions(t)
+	cfg := fmt.Sprintf(`
+models:
+  meta.llama3-1-8b-instruct-v1:0: {backend: completions, base_url: %s/v1, model: llama}
+guardrails:
+  gr1:
+    name: words-and-pii
+    blockedInputMessaging: %q
+    blockedOutputsMessaging: %q
+    wordPolicyConfig:
+      wordsConfig: [{text: forbidden}]
+    sensitiveInformationPolicyConfig:
+      piiEntitiesConfig: [{type: EMAIL, action: ANONYMIZE}]
+`, up.URL, msgInputBlocked, msgOutputBlocked)
+	return up, startServer(t, cfg).client(t)
+}
+
+const guardedLlama = "meta.llama3-1-8b-instruct-v1:0"
+
+func TestInvokeModelHonoursGuardrailHeaders(t *testing.T) {
+	tests := []struct {
+		name, prompt, answer  string
+		trace                 types.Trace
+		wantText, wantAction  string
+		wantCalled, wantTrace bool
+	}{
+		{"clean", "Say hello.", "Hello!", "", "Hello!", "NONE", true, false},
+		{"input blocked", "Say the forbidden word.", "", types.TraceEnabled, msgInputBlocked, "INTERVENED", false, true},
+		{"output masked", "Who do I mail?", "Mail erin@example.com.", types.TraceEnabledFull, "Mail {EMAIL}.", "INTERVENED", true, true},
+		{"output blocked", "Go on.", "Here is the forbidden bit.", types.TraceDisabled, msgOutputBlocked, "INTERVENED", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up, c := startGuardedNative(t)
+			if tt.answer != "" {
+				up.Reply(upstreamtest.CompletionReply{Text: tt.answer})
+			}
+			body, _ := json.Marshal(map[string]any{"prompt": tt.prompt, "max_gen_len": 50})
+			out, err := c.InvokeModel(context.Background(), &bedrockruntime.InvokeModelInput{ModelId: aws.String(guardedLlama), Body: body,
+				GuardrailIdentifier: aws.String("gr1"), GuardrailVersion: aws.String("DRAFT"), Trace: tt.trace})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Generation string          `json:"generation"`
+				Action     string          `json:"amazon-bedrock-guardrailAction"`
+				Trace      json.RawMessage `json:"amazon-bedrock-trace"`
+			}
+			if err := json.Unmarshal(out.Body, &got); err != nil {
+				t.Fatalf("%v: %s", err, out.Body)
+			}
+			if got.Generation != tt.wantText || got.Action != tt.wantAction || (got.Trace != nil) != tt.wantTrace {
+				t.Errorf("body = %s", out.Body)
+			}
+			if called := up.Requests() > 0; called != tt.wantCalled {
+				t.Errorf("model called = %v", called)
+			}
+		})
+	}
+}
+
+func TestInvokeModelStreamHonoursGuardrailHeaders(t *testing.T) {
+	up, c := startGuardedNative(t)
+	up.Reply(upstreamtest.CompletionReply{Text: "Please mail frank@example.com today.", Chunks: 6})
+	body := []byte(`{"prompt":"Who do I mail?"}`)
+	out, err := c.InvokeModelWithResponseStream(context.Background(), &bedrockruntime.InvokeModelWithResponseStreamInput{ModelId: aws.String(guardedLlama), Body: body,
+		GuardrailIdentifier: aws.String("gr1"), GuardrailVersion: aws.String("DRAFT"), Trace: types.TraceEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	var last map[string]any
+	for ev := range out.GetStream().Events() {
+		if ch, ok := ev.(*types.ResponseStreamMemberChunk); ok {
+			last = nil
+			if err := json.Unmarshal(ch.Value.Bytes, &last); err != nil {
+				t.Fatal(err)
+			}
+			if g, ok := last["generation"].(string); ok {
+				text.WriteString(g)
+			}
+		}
+	}
+	out.GetStream().Close()
+	if err := out.GetStream().Err(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(text.String()) != "Please mail {EMAIL} today." {
+		t.Errorf("streamed text = %q", text.String())
+	}
+	if last["amazon-bedrock-guardrailAction"] != "INTERVENED" || last["amazon-bedrock-trace"] == nil || last["amazon-bedrock-invocationMetrics"] == nil {
+		t.Errorf("last chunk = %v", last)
+	}
 }
