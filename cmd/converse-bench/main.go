@@ -218,7 +218,7 @@ func startEnv(ctx context.Context, o options, bin, dir string) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	if e.proxy, err = start(ctx, "bare proxy", self, []string{"proxy", "-target", e.upstreamURL, "-buffer-body=" + strconv.FormatBool(o.bufferBody)}, 30*time.Second); err != nil {
+	if e.proxy, err = start(ctx, "bare proxy", self, []string{"proxy", "-target", e.upstreamURL, "-buffer-body=" + strconv.FormatBool(o.bufferBody)}, "", 30*time.Second); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -227,7 +227,17 @@ func startEnv(ctx context.Context, o options, bin, dir string) (*env, error) {
 		e.close()
 		return nil, err
 	}
-	if e.converse, err = start(ctx, "converse", bin, []string{"serve", "--addr", "127.0.0.1:0", "--config", cfg, "--log-level", o.logLevel}, 30*time.Second); err != nil {
+	// At levels above info converse does not log where it listens, so it
+	// is told a port and the bench waits until it accepts connections.
+	addr, wait := "127.0.0.1:0", ""
+	if o.logLevel != "info" && o.logLevel != "debug" {
+		if addr, err = freeAddr(); err != nil {
+			e.close()
+			return nil, err
+		}
+		wait = addr
+	}
+	if e.converse, err = start(ctx, "converse", bin, []string{"serve", "--addr", addr, "--config", cfg, "--log-level", o.logLevel}, wait, 30*time.Second); err != nil {
 		e.close()
 		return nil, err
 	}

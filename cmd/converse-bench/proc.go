@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,10 +43,12 @@ func parseListen(line string) (string, bool) {
 }
 
 // start runs bin with args and waits, at most timeout, for the line on its
-// standard error that says where it listens. Its later output is read and
-// discarded (converse writes an access-log line per request there, which
-// is part of what it costs).
-func start(ctx context.Context, name, bin string, args []string, timeout time.Duration) (*process, error) {
+// standard error that says where it listens, or, when addr is not empty
+// (a process told where to listen whose log level hides that line), until
+// addr accepts connections. Its later output is read and discarded
+// (converse writes an access-log line per request there, which is part of
+// what it costs).
+func start(ctx context.Context, name, bin string, args []string, addr string, timeout time.Duration) (*process, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
@@ -55,7 +58,7 @@ func start(ctx context.Context, name, bin string, args []string, timeout time.Du
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	found := make(chan string, 1)
+	found := make(chan string, 2)
 	var head bytes.Buffer // what it said before listening, for errors
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -69,10 +72,23 @@ func start(ctx context.Context, name, bin string, args []string, timeout time.Du
 				head.WriteString(sc.Text() + "\n")
 			}
 		}
-		close(found)
+		if addr == "" {
+			close(found) // no other sender
+		}
 		io.Copy(io.Discard, stderr)
 	}()
 	p := &process{name: name, cmd: cmd}
+	if addr != "" {
+		go func() {
+			for range time.Tick(20 * time.Millisecond) {
+				if c, err := net.Dial("tcp", addr); err == nil {
+					c.Close()
+					found <- addr
+					return
+				}
+			}
+		}()
+	}
 	select {
 	case addr, ok := <-found:
 		if ok {
@@ -200,4 +216,14 @@ func converseConfig(upstreamURL string) string {
     model: %[3]s
     timeout: 10m
 `, upstreamURL, modelFast, modelHold)
+}
+
+// freeAddr returns a 127.0.0.1 address with a port free a moment ago.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }

@@ -167,6 +167,9 @@ func (rep *report) writeStreaming(w io.Writer) {
 }
 
 func (rep *report) writeIdle(w io.Writer) {
+	if len(rep.idle) == 0 {
+		return
+	}
 	fmt.Fprintln(w, "Idle open streams (upstream sent one chunk and holds the stream open):")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| gateway | streams | RSS before | RSS with streams open | per stream |")
