@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 
 	"github.com/converse-project/converse"
@@ -24,12 +25,23 @@ import (
 	"github.com/converse-project/converse/transport/openai"
 )
 
+// upstreamHTTP is the HTTP client every upstream transport shares: one
+// connection pool for the process, keeping enough idle connections per
+// upstream for a gateway's concurrency (http.DefaultTransport keeps 2, so
+// under load most requests would open a new connection).
+var upstreamHTTP = func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	return &http.Client{Transport: t}
+}()
+
 // chatBackends build the backends that serve Converse in a format of their
 // own, whatever the model's family.
 var chatBackends = map[string]func(config.Model) (converse.Backend, error){
 	config.BackendOpenAI: func(m config.Model) (converse.Backend, error) {
 		return &backend.OpenAIChat{
-			Client: &openai.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout},
+			Client: &openai.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP},
 			Model:  m.Model,
 		}, nil
 	},
@@ -46,31 +58,31 @@ var chatBackends = map[string]func(config.Model) (converse.Backend, error){
 // from it.
 var transports = map[string]func(ctx context.Context, m config.Model) (func(family string) transport.Invoker, error){
 	config.BackendBedrock: func(ctx context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		c, err := bedrock.New(ctx, bedrock.Config{Region: m.Region, EndpointURL: m.Endpoint, Timeout: m.Timeout})
+		c, err := bedrock.New(ctx, bedrock.Config{Region: m.Region, EndpointURL: m.Endpoint, Timeout: m.Timeout, HTTPClient: upstreamHTTP})
 		return same(c), err
 	},
 	config.BackendAnthropic: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&anthropic.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
+		return same(&anthropic.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
 	},
 	config.BackendCompletions: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
 		return func(family string) transport.Invoker {
-			return &completions.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, API: completions.OpenAI, Dialect: dialects[family], Timeout: m.Timeout}
+			return &completions.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, API: completions.OpenAI, Dialect: dialects[family], Timeout: m.Timeout, HTTPClient: upstreamHTTP}
 		}, nil
 	},
 	config.BackendOllama: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
 		base := cmp.Or(m.BaseURL, "http://127.0.0.1:11434")
 		return func(family string) transport.Invoker {
-			return &completions.Client{BaseURL: base, APIKey: m.APIKey, API: completions.Ollama, Dialect: dialects[family], Timeout: m.Timeout}
+			return &completions.Client{BaseURL: base, APIKey: m.APIKey, API: completions.Ollama, Dialect: dialects[family], Timeout: m.Timeout, HTTPClient: upstreamHTTP}
 		}, nil
 	},
 	config.BackendCohere: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&cohere.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
+		return same(&cohere.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
 	},
 	config.BackendMistral: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&mistral.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
+		return same(&mistral.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
 	},
 	config.BackendAI21: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&ai21.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout}), nil
+		return same(&ai21.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
 	},
 	config.BackendLocal: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
 		e, err := local.Open(m.ModelPath, local.Options{Slots: m.Slots, Context: m.Context, Threads: m.Threads})

@@ -360,7 +360,7 @@ func fail(ctx context.Context, op string, err error) error {
 func lines(r io.Reader) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 64<<10), maxEventBytes)
+		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
 		for sc.Scan() {
 			line := bytes.TrimSpace(sc.Bytes())
 			switch {

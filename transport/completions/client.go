@@ -443,7 +443,7 @@ func errorMessage(body []byte) string {
 func sseEvents(r io.Reader) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 64<<10), maxEventBytes)
+		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
 		var (
 			data []byte
 			has  bool
@@ -481,7 +481,7 @@ func sseEvents(r io.Reader) iter.Seq2[[]byte, error] {
 func ndjsonLines(r io.Reader) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 64<<10), maxEventBytes)
+		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
 		for sc.Scan() {
 			if !yield(bytes.Clone(sc.Bytes()), nil) {
 				return

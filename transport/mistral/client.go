@@ -303,7 +303,7 @@ func (c *Client) fail(ctx context.Context, op string, err error) error {
 func events(r io.Reader) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 64<<10), maxEventBytes)
+		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
 		var (
 			data []byte
 			has  bool
