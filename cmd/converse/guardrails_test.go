@@ -492,3 +492,14 @@ func TestInvokeModelStreamHonoursGuardrailHeaders(t *testing.T) {
 		t.Errorf("last chunk = %v", last)
 	}
 }
+
+func TestGuardrailStreamBlocksInput(t *testing.T) {
+	s := startGuarded(t)
+	deltas, stop, trace := streamGuarded(t, s, types.GuardrailStreamProcessingModeSync, "a forbidden question")
+	if strings.Join(deltas, "") != msgInputBlocked || stop != types.StopReasonGuardrailIntervened || trace == nil || trace.InputAssessment["gr1"].WordPolicy == nil {
+		t.Errorf("deltas %q, stop %q, trace %+v", deltas, stop, trace)
+	}
+	if n := s.up.Requests(); n != 0 {
+		t.Errorf("the model got %d requests", n)
+	}
+}
