@@ -3,7 +3,8 @@
 // official AWS SDKs work against it unchanged.
 //
 // It owns the route table (POST /model/{modelId}/converse, /converse-stream,
-// /invoke and /invoke-with-response-stream), reads and decodes request
+// /invoke and /invoke-with-response-stream, and ApplyGuardrail's
+// /guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply), reads and decodes request
 // bodies into converse.Request (or, for the invoke operations, checks the
 // headers and passes the native body through as a converse.InvokeRequest),
 // encodes converse.Response and stream events, writes
@@ -13,7 +14,8 @@
 // exception or a status code.
 //
 // It reaches models only through the Router and InvokeRouter seams,
-// converse.Backend and converse.Invoker, so it
+// converse.Backend and converse.Invoker, and guardrails through the
+// Guardrails seam, so it
 // must never import codec, transport/…, route, config, engine or any backend
 // package: the wire format must not depend on where a request goes.
 package wire
