@@ -70,6 +70,10 @@ func NewChatTemplate(tmpl, bos, eos string) (*ChatTemplate, error) {
 	}
 	tpl, err := exec.NewTemplate(chatTemplateName, cfg, loader, chatEnvironment())
 	if err != nil {
+		// gonja quotes the whole source before the parser's own message.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
 		return nil, fmt.Errorf("codec: chat template: %s", firstLine(err.Error()))
 	}
 	return &ChatTemplate{source: tmpl, bos: bos, eos: eos, tpl: tpl, tools: readsTools(src, cfg)}, nil
@@ -115,9 +119,11 @@ func readsTools(src string, cfg *config.Config) bool {
 
 // chatEnvironment is gonja's default environment made to render as HF's
 // chat-template environment does (sketch F): tojson is json.dumps with
-// ensure_ascii=False, and dicts keep their key order in tojson, items(),
-// keys() and values() and the items filter. raise_exception and
-// strftime_now are set per render (see Prompt).
+// ensure_ascii=False; dicts keep their key order in tojson, items(),
+// keys(), values() and the items filter; lists index from the end as
+// Python's do (chatList). raise_exception and strftime_now are set per
+// render (see render). Each template gets its own environment: nothing of
+// gonja's shared builtins is changed.
 func chatEnvironment() *exec.Environment {
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 	filters.Replace("tojson", filterPyToJSON)
@@ -128,8 +134,14 @@ func chatEnvironment() *exec.Environment {
 		}
 	}
 	methods := builtins.Methods
+	// gonja's string methods (builtins/methods/str.go) copied into our
+	// own set, to wrap the ones returning lists.
 	str := map[string]exec.Method[string]{}
-	for _, name := range builtinStrMethods {
+	for _, name := range []string{"capitalize", "capwords", "casefold", "center", "count", "encode", "endswith",
+		"expandtabs", "find", "format", "format_map", "isalnum", "isalpha", "isascii", "isdecimal", "isdigit",
+		"islower", "isnumeric", "isprintable", "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip",
+		"partition", "removeprefix", "removesuffix", "replace", "rfind", "rjust", "rpartition", "rsplit", "rstrip",
+		"split", "splitlines", "startswith", "strip", "swapcase", "title", "upper", "zfill"} {
 		if m, ok := builtins.Methods.Str.Get(name); ok {
 			str[name] = m
 		}
@@ -158,15 +170,6 @@ func chatEnvironment() *exec.Environment {
 		Methods:           methods,
 	}
 }
-
-// builtinStrMethods are the names of gonja's string methods
-// (builtins/methods/str.go), which chatEnvironment copies into its own
-// set to wrap the ones returning lists.
-var builtinStrMethods = []string{"capitalize", "capwords", "casefold", "center", "count", "encode", "endswith",
-	"expandtabs", "find", "format", "format_map", "isalnum", "isalpha", "isascii", "isdecimal", "isdigit",
-	"islower", "isnumeric", "isprintable", "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip",
-	"partition", "removeprefix", "removesuffix", "replace", "rfind", "rjust", "rpartition", "rsplit", "rstrip",
-	"split", "splitlines", "startswith", "strip", "swapcase", "title", "upper", "zfill"}
 
 // chatList is a template list whose items can be indexed from the end
 // down to the first: gonja's own lists answer x[-n] with None when n is

@@ -281,8 +281,8 @@ func TestNewChatTemplateRejectsBadTemplates(t *testing.T) {
 	for _, src := range []string{"{% for m in messages %}", "{{ messages[0] }", "{% if %}{% endif %}"} {
 		if _, err := NewChatTemplate(src, "", ""); err == nil {
 			t.Errorf("NewChatTemplate(%q) succeeded", src)
-		} else if strings.Contains(err.Error(), "\n") {
-			t.Errorf("error %q spans lines", err)
+		} else if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), src) {
+			t.Errorf("error %q spans lines or quotes the template", err)
 		}
 	}
 }
