@@ -39,10 +39,17 @@ var Kinds = map[string]Kind{
 	BackendCohere:      {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyCohereCommandR}},
 	BackendMistral:     {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyMistralChat}},
 	BackendAI21:        {Settings: upstream, Required: []string{"model"}, Families: []string{catalog.FamilyJamba}},
-	// The engine runs Llama-architecture models, fed their family's template.
+	// The engine runs Llama-architecture models, fed their family's
+	// template, or for a model of no Bedrock family the chat template
+	// stored in its GGUF file.
 	BackendLocal: {Settings: []string{"model_path", "slots", "context", "threads", "family"}, Required: []string{"model_path"},
-		Families: []string{catalog.FamilyLlama2, catalog.FamilyLlama3, catalog.FamilyMistralInstruct}},
+		Families: []string{catalog.FamilyLlama2, catalog.FamilyLlama3, catalog.FamilyMistralInstruct, FamilyChatTemplate}},
 }
+
+// FamilyChatTemplate is the family of a local model outside Bedrock's
+// families (SmolLM2, Qwen2, TinyLlama…): its conversation is rendered with
+// the Jinja chat template stored in its GGUF file.
+const FamilyChatTemplate = "chat-template"
 
 // Native reports whether kind serves models through their family's native
 // format, so that each model needs its family (every kind but openai and
@@ -104,7 +111,9 @@ func (c *Config) Validate() error {
 			fail(id, "family", "only for IDs outside the catalog; catalog models have their family")
 		case inCatalog:
 			family = entry.Family
-		case m.Family != "" && !slices.Contains(catalog.Families(), m.Family):
+		case m.Family == FamilyChatTemplate && m.Backend != BackendLocal:
+			fail(id, "family", "%s is only for backend %s (the template comes from the model file)", FamilyChatTemplate, BackendLocal)
+		case m.Family != "" && m.Family != FamilyChatTemplate && !slices.Contains(catalog.Families(), m.Family):
 			fail(id, "family", "unknown family %q (want one of %s)", m.Family, strings.Join(catalog.Families(), ", "))
 		case id != Wildcard && m.Family == "" && Native(m.Backend):
 			fail(id, "family", "required for backend %s on a model outside the catalog (one of %s)", m.Backend, strings.Join(catalog.Families(), ", "))

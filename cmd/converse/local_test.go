@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,5 +114,39 @@ models:
 	is.GetStream().Close()
 	if err := is.GetStream().Err(); err != nil || got.String() != native.Generation {
 		t.Errorf("invoke stream: %q (want %q), %v", got.String(), native.Generation, err)
+	}
+}
+
+// A local model of no Bedrock family is rendered with the Jinja chat
+// template stored in its own GGUF file.
+func TestLocalChatTemplate(t *testing.T) {
+	const chatml = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}" +
+		"{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+	dir := t.TempDir()
+	withTemplate := llamatest.Write(t, dir, "chatml.gguf", llamatest.Model{Seed: 5, Template: chatml})
+	c := startServer(t, fmt.Sprintf(`
+models:
+  tiny-chatml: {backend: local, model_path: %s, family: chat-template, features: {vision: false}}
+`, withTemplate)).client(t)
+	system, msgs := conversation(true)
+	out, err := c.Converse(context.Background(), &bedrockruntime.ConverseInput{ModelId: aws.String("tiny-chatml"), Messages: msgs, System: system,
+		InferenceConfig: &types.InferenceConfiguration{MaxTokens: aws.Int32(6), Temperature: aws.Float32(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rendered ChatML prompt is 4 turns of "<|im_start|>role\n…<|im_end|>\n" plus the
+	// generation prompt, all bytes in this vocabulary: far more than the Llama 3 prompt's ids.
+	if replyText(t, out) == "" || *out.Usage.OutputTokens != 6 || *out.Usage.InputTokens < 100 {
+		t.Errorf("Converse: %q, usage %d/%d", replyText(t, out), *out.Usage.InputTokens, *out.Usage.OutputTokens)
+	}
+
+	// A file with no template cannot serve that family: serve refuses to start.
+	without := llamatest.Write(t, dir, "plain.gguf", llamatest.Model{Seed: 5})
+	cfg := filepath.Join(dir, "converse.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("models:\n  tiny-plain: {backend: local, model_path: %s, family: chat-template}\n", without)), 0o600)
+	var stderr bytes.Buffer
+	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--config", cfg}, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "no tokenizer.chat_template") {
+		t.Errorf("serve with a template-less model: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/converse-project/converse"
 	"github.com/converse-project/converse/backend"
@@ -105,6 +106,7 @@ var dialects = map[string]completions.Dialect{
 	catalog.FamilyLlama3:          completions.Llama,
 	catalog.FamilyMistralInstruct: completions.Mistral,
 	catalog.FamilyTitanText:       completions.Titan,
+	config.FamilyChatTemplate:     completions.Llama, // a rendered prompt in Llama's native body
 }
 
 // buildRouter builds the route table of a loaded configuration: one entry
@@ -178,11 +180,12 @@ func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Mod
 	for _, sm := range modelsOf(cfg, id, m) {
 		b := chat
 		if b == nil {
-			fam, ok := codec.For(sm.family)
-			if !ok {
-				return nil, fmt.Errorf("no codec for family %q", sm.family)
+			tr := dest(sm.family)
+			fam, err := familyCodec(sm.family, tr)
+			if err != nil {
+				return nil, err
 			}
-			b = &backend.Native{Family: fam, Transport: dest(sm.family), Model: m.Model}
+			b = &backend.Native{Family: fam, Transport: tr, Model: m.Model}
 		}
 		f := sm.features
 		if m.SynthesizeToolStreams {
@@ -192,6 +195,32 @@ func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Mod
 		entries = append(entries, route.Entry{ID: sm.id, Kind: m.Backend, Backend: b, Features: &f})
 	}
 	return entries, nil
+}
+
+// familyCodec returns the codec of a family. A local model of no Bedrock
+// family gets one built from the chat template stored in its file.
+func familyCodec(family string, tr transport.Invoker) (codec.Family, error) {
+	if family == config.FamilyChatTemplate {
+		lc, ok := tr.(*local.Client)
+		if !ok {
+			return nil, fmt.Errorf("family %s needs backend %s", family, config.BackendLocal)
+		}
+		if lc.Engine.Template == "" {
+			return nil, fmt.Errorf("family %s: the model file has no tokenizer.chat_template; set the family whose prompt template it uses", family)
+		}
+		bos, eos := lc.Engine.SpecialTokens()
+		ct, err := codec.NewChatTemplate(lc.Engine.Template, bos, eos)
+		if err != nil {
+			return nil, err
+		}
+		ct.Now = time.Now // strftime_now in templates that print today's date
+		return ct, nil
+	}
+	fam, ok := codec.For(family)
+	if !ok {
+		return nil, fmt.Errorf("no codec for family %q", family)
+	}
+	return fam, nil
 }
 
 // testConfig maps the configuration's test block onto the test backend's.

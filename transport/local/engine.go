@@ -374,3 +374,16 @@ func (s *stopper) flush() string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// SpecialTokens returns the text of the model's BOS and EOS tokens ("" when
+// the vocabulary has none), as chat templates take them (bos_token,
+// eos_token).
+func (e *Engine) SpecialTokens() (bos, eos string) {
+	if id := e.tok.BOS(); id != tokenizer.NoToken {
+		bos = e.tok.Token(id)
+	}
+	if id := e.tok.EOS(); id != tokenizer.NoToken {
+		eos = e.tok.Token(id)
+	}
+	return bos, eos
+}
