@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -23,9 +22,11 @@ const clockTicks = 100
 
 // process is a gateway running as a child process.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	addr string // host:port it listens on
+	name   string
+	cmd    *exec.Cmd
+	addr   string        // host:port it listens on
+	log    *os.File      // its standard error
+	exited chan struct{} // closed once the process has been waited for
 }
 
 // listenAddr matches the address in a "listening" log line: converse's
@@ -45,61 +46,54 @@ func parseListen(line string) (string, bool) {
 // start runs bin with args and waits, at most timeout, for the line on its
 // standard error that says where it listens, or, when addr is not empty
 // (a process told where to listen whose log level hides that line), until
-// addr accepts connections. Its later output is read and discarded
-// (converse writes an access-log line per request there, which is part of
-// what it costs).
+// addr accepts connections. Its standard error goes to a file, as a
+// server's log does in production: converse writes an access-log line per
+// request there, which is part of what it costs, but reading it through a
+// pipe would wake this process (the load generator and the upstream) on
+// every line and charge both gateways' latency for it.
 func start(ctx context.Context, name, bin string, args []string, addr string, timeout time.Duration) (*process, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout = io.Discard
-	stderr, err := cmd.StderrPipe()
+	logFile, err := os.CreateTemp("", "converse-bench-"+strings.ReplaceAll(name, " ", "-")+"-*.log")
 	if err != nil {
 		return nil, err
 	}
+	os.Remove(logFile.Name()) // unlinked: gone when both sides close it
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout = io.Discard
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
+		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	found := make(chan string, 2)
-	var head bytes.Buffer // what it said before listening, for errors
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		for sc.Scan() {
-			if addr, ok := parseListen(sc.Text()); ok {
-				found <- addr
-				break
-			}
-			if head.Len() < 4096 {
-				head.WriteString(sc.Text() + "\n")
+	p := &process{name: name, cmd: cmd, log: logFile, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.exited) }()
+	exited := p.exited
+	deadline := time.After(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		head, _ := os.ReadFile("/proc/self/fd/" + strconv.Itoa(int(logFile.Fd())))
+		for _, line := range strings.Split(string(head), "\n") {
+			if a, ok := parseListen(line); ok {
+				p.addr = a
+				return p, nil
 			}
 		}
-		if addr == "" {
-			close(found) // no other sender
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	p := &process{name: name, cmd: cmd}
-	if addr != "" {
-		go func() {
-			for range time.Tick(20 * time.Millisecond) {
-				if c, err := net.Dial("tcp", addr); err == nil {
-					c.Close()
-					found <- addr
-					return
-				}
+		if addr != "" {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				p.addr = addr
+				return p, nil
 			}
-		}()
-	}
-	select {
-	case addr, ok := <-found:
-		if ok {
-			p.addr = addr
-			return p, nil
 		}
-		p.stop()
-		return nil, fmt.Errorf("%s exited before listening: %s", name, strings.TrimSpace(head.String()))
-	case <-time.After(timeout):
-		p.stop()
-		return nil, fmt.Errorf("%s did not report its address within %s", name, timeout)
+		select {
+		case <-exited:
+			p.stop()
+			return nil, fmt.Errorf("%s exited before listening: %s", name, strings.TrimSpace(string(head[:min(len(head), 4096)])))
+		case <-deadline:
+			p.stop()
+			return nil, fmt.Errorf("%s did not report its address within %s", name, timeout)
+		case <-tick.C:
+		}
 	}
 }
 
@@ -110,13 +104,14 @@ func (p *process) stop() {
 		return
 	}
 	p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(5 * time.Second):
 		p.cmd.Process.Kill()
-		<-done
+		<-p.exited
+	}
+	if p.log != nil {
+		p.log.Close()
 	}
 }
 
