@@ -214,32 +214,11 @@ func mistralArguments(in json.RawMessage, at string) (string, error) {
 
 // mistralToolResult returns the "tool" message answering one tool call.
 func mistralToolResult(r *converse.ToolResultBlock, at string) (mistralMessage, error) {
-	var texts []string
-	for k, c := range r.Content {
-		switch {
-		case c.Text != nil:
-			texts = append(texts, *c.Text)
-		case c.JSON != nil:
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, c.JSON); err != nil {
-				return mistralMessage{}, converse.Errorf(converse.KindValidation, "The json field at %s.content.%d is not valid JSON.", at, k)
-			}
-			texts = append(texts, buf.String())
-		case c.Document != nil:
-			s, err := documentText(c.Document, fmt.Sprintf("%s.content.%d.document", at, k))
-			if err != nil {
-				return mistralMessage{}, err
-			}
-			texts = append(texts, s)
-		case c.SearchResult != nil:
-			texts = append(texts, searchResultText(c.SearchResult))
-		case c.Image != nil:
-			return mistralMessage{}, unsupportedBlock("image")
-		case c.Video != nil:
-			return mistralMessage{}, unsupportedBlock("video")
-		}
+	text, err := toolResultText(r, at)
+	if err != nil {
+		return mistralMessage{}, err
 	}
-	return mistralMessage{Role: "tool", ToolCallID: mistralToolID(r.ToolUseID), Content: strings.Join(texts, "\n")}, nil
+	return mistralMessage{Role: "tool", ToolCallID: mistralToolID(r.ToolUseID), Content: text}, nil
 }
 
 // mistralTools sets tools and tool_choice.

@@ -358,6 +358,18 @@ func searchResultText(r *converse.SearchResult) string {
 
 // toolMessage returns the "tool" message answering one tool call.
 func toolMessage(r *converse.ToolResultBlock, at string) (oaiMessage, error) {
+	text, err := toolResultText(r, at)
+	if err != nil {
+		return oaiMessage{}, err
+	}
+	return oaiMessage{Role: "tool", ToolCallID: r.ToolUseID, Content: oaiContent{textPart(text)}}, nil
+}
+
+// toolResultText renders a tool result's content as the text a chat
+// format's "tool" message carries: texts as they are, json compacted,
+// documents and search results framed, one per line. Images and videos
+// have no place in such a message: ValidationException.
+func toolResultText(r *converse.ToolResultBlock, at string) (string, error) {
 	var texts []string
 	for k, c := range r.Content {
 		switch {
@@ -366,24 +378,24 @@ func toolMessage(r *converse.ToolResultBlock, at string) (oaiMessage, error) {
 		case c.JSON != nil:
 			var buf bytes.Buffer
 			if err := json.Compact(&buf, c.JSON); err != nil {
-				return oaiMessage{}, converse.Errorf(converse.KindValidation, "The json field at %s.content.%d is not valid JSON.", at, k)
+				return "", converse.Errorf(converse.KindValidation, "The json field at %s.content.%d is not valid JSON.", at, k)
 			}
 			texts = append(texts, buf.String())
 		case c.Document != nil:
 			s, err := documentText(c.Document, fmt.Sprintf("%s.content.%d.document", at, k))
 			if err != nil {
-				return oaiMessage{}, err
+				return "", err
 			}
 			texts = append(texts, s)
 		case c.SearchResult != nil:
 			texts = append(texts, searchResultText(c.SearchResult))
 		case c.Image != nil:
-			return oaiMessage{}, unsupportedBlock("image")
+			return "", unsupportedBlock("image")
 		case c.Video != nil:
-			return oaiMessage{}, unsupportedBlock("video")
+			return "", unsupportedBlock("video")
 		}
 	}
-	return oaiMessage{Role: "tool", ToolCallID: r.ToolUseID, Content: oaiContent{textPart(strings.Join(texts, "\n"))}}, nil
+	return strings.Join(texts, "\n"), nil
 }
 
 // openAITools sets tools and tool_choice.
