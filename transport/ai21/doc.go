@@ -11,6 +11,8 @@
 //
 // This package must never import the module's root package (converse) or
 // codec, and shares nothing with other destination packages but
-// package transport: its contract is in standard-library types, so it can
-// be tested, and reused, without the Converse data model.
+// package transport and transport/chatapi (the chat-completions call it
+// shares with the other destination of that dialect): its contract is in
+// standard-library types, so it can be tested, and reused, without the
+// Converse data model.
 package ai21
