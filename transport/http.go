@@ -147,9 +147,13 @@ func ReadAnswer(r io.Reader, limit int) ([]byte, error) {
 }
 
 // BearerHeader is the header carrying key as "Authorization: Bearer
-// <key>" with Accept set to accept; an empty key sends no Authorization.
+// <key>" with Accept set to accept; an empty key sends no Authorization,
+// an empty accept no Accept.
 func BearerHeader(key, accept string) http.Header {
-	h := http.Header{"Accept": {accept}}
+	h := http.Header{}
+	if accept != "" {
+		h.Set("Accept", accept)
+	}
 	if key != "" {
 		h.Set("Authorization", "Bearer "+key)
 	}

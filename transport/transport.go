@@ -6,7 +6,10 @@
 // HTTP: the AWS SDK for real Bedrock, a vendor's API, a text-completion
 // server. It never sees Converse: this package and its subpackages must not
 // import the module's root package or codec (the codec knows formats, the
-// transport knows destinations; backend joins the two).
+// transport knows destinations; backend joins the two). Besides the
+// contract it holds the plumbing every HTTP destination uses (http.go: the
+// timed call, the POST, the error answer; sse.go: the SSE and NDJSON line
+// readers).
 package transport
 
 import (

@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -22,14 +20,6 @@ const (
 	DefaultBaseURL = "https://api.anthropic.com"
 	DefaultVersion = "2023-06-01"
 	DefaultTimeout = 5 * time.Minute
-)
-
-// Size limits on what is read from upstream; they only stop a misbehaving
-// server from exhausting memory.
-const (
-	maxReplyBytes = 64 << 20 // a whole JSON answer
-	maxEventBytes = 16 << 20 // one SSE line
-	maxErrorBytes = 1 << 20  // the body of a non-2xx answer
 )
 
 // The API paths.
@@ -78,23 +68,20 @@ func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.
 		return nil, err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if t := c.timeout(); t > 0 {
-		tm := time.AfterFunc(t, func() { cancel(transport.ErrTimeout) })
-		defer tm.Stop()
-	}
+	call := transport.StartCall(ctx, c.timeout(), nil)
+	defer call.Stop()
+	ctx = call.Context()
 	resp, err := c.send(ctx, path, body, beta, "application/json")
 	if err != nil {
-		return nil, c.fail(ctx, "post "+path, err)
+		return nil, call.Fail("anthropic", "post "+path, err)
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, transport.MaxReplyBytes+1))
 	if err != nil {
-		return nil, c.fail(ctx, "post "+path+": read answer", err)
+		return nil, call.Fail("anthropic", "post "+path+": read answer", err)
 	}
-	if len(reply) > maxReplyBytes {
-		return nil, fmt.Errorf("anthropic: post %s: the answer is larger than %d bytes", path, maxReplyBytes)
+	if len(reply) > transport.MaxReplyBytes {
+		return nil, fmt.Errorf("anthropic: post %s: the answer is larger than %d bytes", path, transport.MaxReplyBytes)
 	}
 	out := &transport.Response{Body: reply, ContentType: "application/json", InputTokens: -1, OutputTokens: -1, LatencyMs: time.Since(start).Milliseconds()}
 	var m struct {
@@ -134,22 +121,12 @@ func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.
 		return nil, err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithCancelCause(ctx)
-	t := c.timeout()
-	var tm *time.Timer
-	if t > 0 {
-		tm = time.AfterFunc(t, func() { cancel(transport.ErrTimeout) })
-	}
-	stop := func() {
-		if tm != nil {
-			tm.Stop()
-		}
-		cancel(nil)
-	}
+	call := transport.StartCall(ctx, c.timeout(), nil)
+	ctx = call.Context()
 	resp, err := c.send(ctx, path, body, beta, "text/event-stream")
 	if err != nil {
-		err = c.fail(ctx, "stream "+path, err)
-		stop()
+		err = call.Fail("anthropic", "stream "+path, err)
+		call.Stop()
 		return nil, err
 	}
 	used := false
@@ -159,31 +136,29 @@ func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.
 			return
 		}
 		used = true
-		defer stop()
+		defer call.Stop()
 		defer resp.Body.Close()
 		var m metrics
-		for ev, err := range events(resp.Body) {
+		for ev, err := range transport.SSE(resp.Body, transport.MaxEventBytes) {
 			if err != nil {
-				yield(nil, c.fail(ctx, "stream "+path+": read event", err))
+				yield(nil, call.Fail("anthropic", "stream "+path+": read event", err))
 				return
 			}
-			if tm != nil {
-				tm.Reset(t) // the timeout is per event: the stream is alive
-			}
+			call.Alive() // the timeout is per event: the stream is alive
 			if m.FirstByteLatency == 0 {
 				m.FirstByteLatency = max(time.Since(start).Milliseconds(), 1)
 			}
 			var d chunk
-			json.Unmarshal(ev.data, &d) // a chunk that is not JSON is passed on for the codec to reject
-			if ev.name == "" {
-				ev.name = d.Type
+			json.Unmarshal(ev.Data, &d) // a chunk that is not JSON is passed on for the codec to reject
+			if ev.Name == "" {
+				ev.Name = d.Type
 			}
 			last := false
-			switch ev.name {
+			switch ev.Name {
 			case "ping":
 				continue
 			case "error":
-				yield(nil, streamError(ev.data, d.Error))
+				yield(nil, streamError(ev.Data, d.Error))
 				return
 			case "message_start":
 				if d.Message != nil && d.Message.Usage != nil {
@@ -200,9 +175,9 @@ func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.
 			}
 			if last {
 				m.InvocationLatency = time.Since(start).Milliseconds()
-				ev.data = withMetrics(ev.data, m)
+				ev.Data = withMetrics(ev.Data, m)
 			}
-			if !yield(ev.data, nil) || last {
+			if !yield(ev.Data, nil) || last {
 				return
 			}
 		}
@@ -360,105 +335,24 @@ func (c *Client) send(ctx context.Context, path string, body []byte, beta, accep
 	if version == "" {
 		version = DefaultVersion
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", accept)
-	req.Header.Set("x-api-key", c.APIKey)
-	req.Header.Set("anthropic-version", version)
+	h := http.Header{"Accept": {accept}, "X-Api-Key": {c.APIKey}, "Anthropic-Version": {version}}
 	if beta != "" {
-		req.Header.Set("anthropic-beta", beta)
+		h.Set("anthropic-beta", beta)
 	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := transport.PostJSON(ctx, c.HTTPClient, strings.TrimRight(base, "/")+path, body, h, errorMessage)
 	if err != nil {
 		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes)) // a partial body still says something
-		se := &transport.StatusError{StatusCode: resp.StatusCode, Body: b}
-		var e struct {
-			Error *apiError `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error != nil {
-			se.Message = e.Error.Message
-		}
-		return nil, se
 	}
 	return resp, nil
 }
 
-// fail wraps err with op, telling apart a timeout (ours or the HTTP
-// client's) and a cancellation by the caller, which are reported as
-// transport.ErrTimeout and the caller's ctx.Err() whatever error the HTTP
-// stack surfaced them as.
-func (c *Client) fail(ctx context.Context, op string, err error) error {
-	var se *transport.StatusError
-	if errors.As(err, &se) {
-		return err
+// errorMessage reads Anthropic's error JSON {"error":{"message"}}.
+func errorMessage(body []byte) string {
+	var e struct {
+		Error *apiError `json:"error"`
 	}
-	if errors.Is(context.Cause(ctx), transport.ErrTimeout) {
-		return fmt.Errorf("anthropic: %s: %w", op, transport.ErrTimeout)
+	if json.Unmarshal(body, &e) == nil && e.Error != nil {
+		return e.Error.Message
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("anthropic: %s: %w", op, context.Cause(ctx))
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("anthropic: %s: %w (%w)", op, transport.ErrTimeout, err)
-	}
-	return fmt.Errorf("anthropic: %s: %w", op, err)
-}
-
-// event is one server-sent event: its event field and its data.
-type event struct {
-	name string
-	data []byte
-}
-
-// events reads server-sent events (WHATWG HTML §9.2.6) from r and yields
-// each event that has data. Lines end in "\n" or "\r\n".
-func events(r io.Reader) iter.Seq2[event, error] {
-	return func(yield func(event, error) bool) {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
-		var (
-			ev  event
-			has bool
-		)
-		for sc.Scan() {
-			line := sc.Bytes()
-			if len(line) == 0 { // a blank line dispatches the event
-				if has && !yield(ev, nil) {
-					return
-				}
-				ev, has = event{}, false
-				continue
-			}
-			field, value, _ := bytes.Cut(line, []byte(":"))
-			value = bytes.TrimPrefix(value, []byte(" "))
-			switch string(field) {
-			case "event":
-				ev.name = string(value)
-			case "data":
-				if has {
-					ev.data = append(ev.data, '\n')
-				}
-				ev.data, has = append(ev.data, value...), true
-			}
-		}
-		if err := sc.Err(); err != nil {
-			yield(event{}, err)
-			return
-		}
-		if has {
-			yield(ev, nil)
-		}
-	}
+	return ""
 }

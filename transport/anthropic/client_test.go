@@ -354,11 +354,11 @@ func FuzzEvents(f *testing.F) {
 	f.Add([]byte("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
 	f.Add([]byte("event: ping\r\ndata: {}\r\n\r\n:comment\ndata: a\ndata: b\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for ev, err := range events(bytes.NewReader(data)) {
+		for ev, err := range transport.SSE(bytes.NewReader(data), transport.MaxEventBytes) {
 			if err != nil {
 				return
 			}
-			withMetrics(ev.data, metrics{InputTokenCount: 1})
+			withMetrics(ev.Data, metrics{InputTokenCount: 1})
 		}
 	})
 }

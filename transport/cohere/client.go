@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -21,14 +20,6 @@ import (
 const (
 	DefaultBaseURL = "https://api.cohere.com"
 	DefaultTimeout = 5 * time.Minute
-)
-
-// Size limits on what is read from Cohere. An answer is a few kilobytes;
-// the limits only stop a misbehaving server from exhausting memory.
-const (
-	maxReplyBytes = 64 << 20 // a whole JSON answer
-	maxEventBytes = 16 << 20 // one stream event (stream-end repeats the answer)
-	maxErrorBytes = 1 << 20  // the body of a non-2xx answer
 )
 
 // MsgGenerateUnavailable is the message of the 400 *transport.StatusError
@@ -78,23 +69,20 @@ func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.
 		return nil, err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if t := c.timeout(); t > 0 {
-		tm := time.AfterFunc(t, func() { cancel(transport.ErrTimeout) })
-		defer tm.Stop()
-	}
+	call := transport.StartCall(ctx, c.timeout(), nil)
+	defer call.Stop()
+	ctx = call.Context()
 	resp, err := c.send(ctx, body)
 	if err != nil {
-		return nil, fail(ctx, "chat", err)
+		return nil, call.Fail("cohere", "chat", err)
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, transport.MaxReplyBytes+1))
 	if err != nil {
-		return nil, fail(ctx, "chat: read answer", err)
+		return nil, call.Fail("cohere", "chat: read answer", err)
 	}
-	if len(reply) > maxReplyBytes {
-		return nil, fmt.Errorf("cohere: chat: the answer is larger than %d bytes", maxReplyBytes)
+	if len(reply) > transport.MaxReplyBytes {
+		return nil, fmt.Errorf("cohere: chat: the answer is larger than %d bytes", transport.MaxReplyBytes)
 	}
 	var r struct {
 		Meta *meta `json:"meta"`
@@ -127,22 +115,12 @@ func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.
 		return nil, err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithCancelCause(ctx)
-	t := c.timeout()
-	var tm *time.Timer
-	if t > 0 {
-		tm = time.AfterFunc(t, func() { cancel(transport.ErrTimeout) })
-	}
-	stop := func() {
-		if tm != nil {
-			tm.Stop()
-		}
-		cancel(nil)
-	}
+	call := transport.StartCall(ctx, c.timeout(), nil)
+	ctx = call.Context()
 	resp, err := c.send(ctx, body)
 	if err != nil {
-		err = fail(ctx, "chat stream", err)
-		stop()
+		err = call.Fail("cohere", "chat stream", err)
+		call.Stop()
 		return nil, err
 	}
 	used := false
@@ -152,17 +130,15 @@ func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.
 			return
 		}
 		used = true
-		defer stop()
+		defer call.Stop()
 		defer resp.Body.Close()
 		var firstByte int64 = -1
 		for line, err := range lines(resp.Body) {
 			if err != nil {
-				yield(nil, fail(ctx, "chat stream: read event", err))
+				yield(nil, call.Fail("cohere", "chat stream: read event", err))
 				return
 			}
-			if tm != nil {
-				tm.Reset(t) // the timeout is per event: the stream is alive
-			}
+			call.Alive() // the timeout is per event: the stream is alive
 			if firstByte < 0 {
 				firstByte = time.Since(start).Milliseconds()
 			}
@@ -302,54 +278,12 @@ func (c *Client) send(ctx context.Context, body []byte) (*http.Response, error) 
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/v1/chat", bytes.NewReader(body))
+	resp, err := transport.PostJSON(ctx, c.HTTPClient, strings.TrimRight(base, "/")+"/v1/chat", body,
+		transport.BearerHeader(c.APIKey, ""), errorMessage)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes)) // a partial body still says something
-		var e struct {
-			Message string `json:"message"`
-		}
-		json.Unmarshal(b, &e)
-		return nil, &transport.StatusError{StatusCode: resp.StatusCode, Body: b, Message: e.Message}
 	}
 	return resp, nil
-}
-
-// fail wraps err with op, telling apart a timeout (ours or the HTTP
-// client's) and a cancellation by the caller, which are reported as
-// transport.ErrTimeout and the caller's ctx.Err() whatever error the HTTP
-// stack surfaced them as.
-func fail(ctx context.Context, op string, err error) error {
-	var se *transport.StatusError
-	if errors.As(err, &se) {
-		return err
-	}
-	if errors.Is(context.Cause(ctx), transport.ErrTimeout) {
-		return fmt.Errorf("cohere: %s: %w", op, transport.ErrTimeout)
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("cohere: %s: %w", op, context.Cause(ctx))
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("cohere: %s: %w (%w)", op, transport.ErrTimeout, err)
-	}
-	return fmt.Errorf("cohere: %s: %w", op, err)
 }
 
 // lines yields the events of a chat v1 stream: one JSON object a line
@@ -360,7 +294,7 @@ func fail(ctx context.Context, op string, err error) error {
 func lines(r io.Reader) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
+		sc.Buffer(make([]byte, 0, 4<<10), transport.MaxEventBytes) // grows as needed; idle streams stay small
 		for sc.Scan() {
 			line := bytes.TrimSpace(sc.Bytes())
 			switch {
@@ -381,4 +315,13 @@ func lines(r io.Reader) iter.Seq2[[]byte, error] {
 			yield(nil, err)
 		}
 	}
+}
+
+// errorMessage reads Cohere's error JSON {"message"}.
+func errorMessage(body []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	json.Unmarshal(body, &e)
+	return e.Message
 }

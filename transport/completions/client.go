@@ -1,7 +1,6 @@
 package completions
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -35,14 +33,6 @@ const (
 
 // DefaultTimeout is used when Client.Timeout is zero.
 const DefaultTimeout = 5 * time.Minute
-
-// Size limits on what is read from upstream: only a misbehaving server
-// comes near them.
-const (
-	maxReplyBytes = 64 << 20 // a whole JSON answer
-	maxEventBytes = 16 << 20 // one SSE or NDJSON line
-	maxErrorBytes = 1 << 20  // the body of a non-2xx answer
-)
 
 // ErrIncomplete is matched (errors.Is) by the error ending a stream that
 // stopped before the model finished: the connection closed, or the server
@@ -100,23 +90,20 @@ func (c *Client) Invoke(ctx context.Context, req transport.Request) (*transport.
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if t := c.timeout(); t > 0 {
-		tm := time.AfterFunc(t, func() { cancel(transport.ErrTimeout) })
-		defer tm.Stop()
-	}
+	call := transport.StartCall(ctx, c.timeout(), nil)
+	defer call.Stop()
+	ctx = call.Context()
 	resp, err := c.send(ctx, body, false)
 	if err != nil {
-		return nil, c.fail(ctx, "invoke", err)
+		return nil, fail(call, "invoke", err)
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, transport.MaxReplyBytes+1))
 	if err != nil {
-		return nil, c.fail(ctx, "invoke: read answer", err)
+		return nil, fail(call, "invoke: read answer", err)
 	}
-	if len(reply) > maxReplyBytes {
-		return nil, badAnswer(fmt.Sprintf("the answer is larger than %d bytes", maxReplyBytes), nil)
+	if len(reply) > transport.MaxReplyBytes {
+		return nil, badAnswer(fmt.Sprintf("the answer is larger than %d bytes", transport.MaxReplyBytes), nil)
 	}
 	var r textgen.Result
 	if c.API == Ollama {
@@ -157,22 +144,12 @@ func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	t := c.timeout()
-	var tm *time.Timer
-	if t > 0 {
-		tm = time.AfterFunc(t, func() { cancel(transport.ErrTimeout) })
-	}
-	stop := func() {
-		if tm != nil {
-			tm.Stop()
-		}
-		cancel(nil)
-	}
+	call := transport.StartCall(ctx, c.timeout(), nil)
+	ctx = call.Context()
 	resp, err := c.send(ctx, body, true)
 	if err != nil {
-		err = c.fail(ctx, "invoke stream", err)
-		stop()
+		err = fail(call, "invoke stream", err)
+		call.Stop()
 		return nil, err
 	}
 	used := false
@@ -182,25 +159,23 @@ func (c *Client) InvokeStream(ctx context.Context, req transport.Request) (iter.
 			return
 		}
 		used = true
-		defer stop()
+		defer call.Stop()
 		defer resp.Body.Close()
 		s := &streamState{dialect: c.Dialect, start: start, input: -1, output: -1}
-		read := sseEvents
+		read := transport.SSEData
 		parse := s.openAIEvent
 		if c.API == Ollama {
-			read, parse = ndjsonLines, s.ollamaLine
+			read, parse = transport.NDJSON, s.ollamaLine
 		}
-		for data, err := range read(resp.Body) {
+		for data, err := range read(resp.Body, transport.MaxEventBytes) {
 			if err != nil {
 				if s.final != nil {
 					break // the model finished; only the end marker or usage was lost
 				}
-				yield(nil, c.fail(ctx, "invoke stream: read event", err))
+				yield(nil, fail(call, "invoke stream: read event", err))
 				return
 			}
-			if tm != nil {
-				tm.Reset(t) // the timeout is per event: the stream is alive
-			}
+			call.Alive() // the timeout is per event: the stream is alive
 			chunk, end, err := parse(data)
 			if err != nil {
 				yield(nil, err)
@@ -358,61 +333,28 @@ func (c *Client) send(ctx context.Context, body []byte, stream bool) (*http.Resp
 	case stream:
 		accept = "text/event-stream"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	resp, err := transport.PostJSON(ctx, c.HTTPClient, url, body, transport.BearerHeader(c.APIKey, accept), errorMessage)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", accept)
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes)) // a partial body still says something
-		return nil, &transport.StatusError{StatusCode: resp.StatusCode, Body: b, Message: errorMessage(b)}
 	}
 	return resp, nil
 }
 
-// fail wraps err with op, telling apart a timeout (ours or the HTTP
-// client's) and a cancellation by the caller, which are reported as
-// transport.ErrTimeout and the caller's ctx.Err() whatever error the HTTP
-// stack surfaced them as.
-func (c *Client) fail(ctx context.Context, op string, err error) error {
-	var se *transport.StatusError
-	if errors.As(err, &se) {
-		return err
-	}
-	if errors.Is(context.Cause(ctx), transport.ErrTimeout) {
-		return fmt.Errorf("completions: %s: %w", op, transport.ErrTimeout)
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("completions: %s: %w", op, context.Cause(ctx))
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("completions: %s: %w (%w)", op, transport.ErrTimeout, err)
-	}
+// fail wraps err with op as call.Fail does (transport.ErrTimeout for a
+// timeout, the caller's ctx.Err() for a cancellation); a body cut short
+// (io.ErrUnexpectedEOF) also matches ErrIncomplete.
+func fail(call *transport.Call, op string, err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("completions: %s: %w (%w)", op, ErrIncomplete, err)
+		err = fmt.Errorf("%w (%w)", ErrIncomplete, err)
 	}
-	return fmt.Errorf("completions: %s: %w", op, err)
+	return call.Fail("completions", op, err)
 }
 
 // badAnswer is the error for an upstream answer that cannot be read: a
 // 502, as a gateway reports a bad upstream.
 func badAnswer(what string, body []byte) error {
-	if len(body) > maxErrorBytes {
-		body = body[:maxErrorBytes]
+	if len(body) > transport.MaxErrorBytes {
+		body = body[:transport.MaxErrorBytes]
 	}
 	return &transport.StatusError{StatusCode: http.StatusBadGateway, Body: body, Message: "completions: " + what}
 }
@@ -435,60 +377,4 @@ func errorMessage(body []byte) string {
 		return e.Message
 	}
 	return ""
-}
-
-// sseEvents reads server-sent events (WHATWG HTML §9.2.6) and yields the
-// data of each event that has any; an event not closed by a blank line
-// before the end of the body is still delivered.
-func sseEvents(r io.Reader) iter.Seq2[[]byte, error] {
-	return func(yield func([]byte, error) bool) {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
-		var (
-			data []byte
-			has  bool
-		)
-		for sc.Scan() {
-			line := sc.Bytes()
-			if len(line) == 0 {
-				if has && !yield(data, nil) {
-					return
-				}
-				data, has = nil, false
-				continue
-			}
-			field, value, _ := bytes.Cut(line, []byte(":"))
-			if string(field) != "data" {
-				continue // comments, event, id, retry
-			}
-			value = bytes.TrimPrefix(value, []byte(" "))
-			if has {
-				data = append(data, '\n')
-			}
-			data, has = append(data, value...), true
-		}
-		if err := sc.Err(); err != nil {
-			yield(nil, err)
-			return
-		}
-		if has {
-			yield(data, nil)
-		}
-	}
-}
-
-// ndjsonLines yields each line of newline-delimited JSON, copied.
-func ndjsonLines(r io.Reader) iter.Seq2[[]byte, error] {
-	return func(yield func([]byte, error) bool) {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
-		for sc.Scan() {
-			if !yield(bytes.Clone(sc.Bytes()), nil) {
-				return
-			}
-		}
-		if err := sc.Err(); err != nil {
-			yield(nil, err)
-		}
-	}
 }

@@ -1,32 +1,21 @@
 package openai
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
-	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/converse-project/converse/transport"
 )
 
 // Defaults used when a Client field is zero.
 const (
 	DefaultBaseURL = "https://api.openai.com/v1"
 	DefaultTimeout = 5 * time.Minute
-)
-
-// Size limits on what is read from upstream. A chat completion is a few
-// kilobytes; the limits only stop a misbehaving server from exhausting
-// memory.
-const (
-	maxReplyBytes = 64 << 20 // a whole JSON answer
-	maxEventBytes = 16 << 20 // one SSE line
-	maxErrorBytes = 1 << 20  // the body of a non-2xx answer
 )
 
 // ErrTimeout is matched (errors.Is) by the error of a call that ran out of
@@ -70,23 +59,19 @@ type Client struct {
 // error matching ErrTimeout; a cancelled ctx is an error matching
 // ctx.Err().
 func (c *Client) Post(ctx context.Context, path string, body []byte) ([]byte, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if t := c.timeout(); t > 0 {
-		tm := time.AfterFunc(t, func() { cancel(ErrTimeout) })
-		defer tm.Stop()
-	}
-	resp, err := c.send(ctx, path, body, "application/json")
+	call := transport.StartCall(ctx, c.timeout(), ErrTimeout)
+	defer call.Stop()
+	resp, err := c.send(call.Context(), path, body, "application/json")
 	if err != nil {
-		return nil, c.fail(ctx, "post "+path, err)
+		return nil, fail(call, "post "+path, err)
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
-	if err != nil {
-		return nil, c.fail(ctx, "post "+path+": read answer", err)
+	reply, err := transport.ReadAnswer(resp.Body, transport.MaxReplyBytes)
+	if errors.Is(err, transport.ErrTooLarge) {
+		return nil, fmt.Errorf("openai: post %s: the answer is larger than %d bytes", path, transport.MaxReplyBytes)
 	}
-	if len(reply) > maxReplyBytes {
-		return nil, fmt.Errorf("openai: post %s: the answer is larger than %d bytes", path, maxReplyBytes)
+	if err != nil {
+		return nil, fail(call, "post "+path+": read answer", err)
 	}
 	return reply, nil
 }
@@ -105,22 +90,11 @@ func (c *Client) Post(ctx context.Context, path string, body []byte) ([]byte, er
 // range ends the request lives as long as ctx. Yielded slices belong to
 // the caller.
 func (c *Client) Stream(ctx context.Context, path string, body []byte) (iter.Seq2[[]byte, error], error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	t := c.timeout()
-	var tm *time.Timer
-	if t > 0 {
-		tm = time.AfterFunc(t, func() { cancel(ErrTimeout) })
-	}
-	stop := func() {
-		if tm != nil {
-			tm.Stop()
-		}
-		cancel(nil)
-	}
-	resp, err := c.send(ctx, path, body, "text/event-stream")
+	call := transport.StartCall(ctx, c.timeout(), ErrTimeout)
+	resp, err := c.send(call.Context(), path, body, "text/event-stream")
 	if err != nil {
-		err = c.fail(ctx, "stream "+path, err)
-		stop()
+		err = fail(call, "stream "+path, err)
+		call.Stop()
 		return nil, err
 	}
 	used := false
@@ -130,16 +104,14 @@ func (c *Client) Stream(ctx context.Context, path string, body []byte) (iter.Seq
 			return
 		}
 		used = true
-		defer stop()
+		defer call.Stop()
 		defer resp.Body.Close()
-		for data, err := range events(resp.Body) {
+		for data, err := range transport.SSEData(resp.Body, transport.MaxEventBytes) {
 			if err != nil {
-				yield(nil, c.fail(ctx, "stream "+path+": read event", err))
+				yield(nil, fail(call, "stream "+path+": read event", err))
 				return
 			}
-			if tm != nil {
-				tm.Reset(t) // the timeout is per event: the stream is alive
-			}
+			call.Alive() // the timeout is per event: the stream is alive
 			if !yield(data, nil) || string(data) == "[DONE]" {
 				return
 			}
@@ -161,94 +133,24 @@ func (c *Client) send(ctx context.Context, path string, body []byte, accept stri
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(body))
+	resp, err := transport.PostJSON(ctx, c.HTTPClient, strings.TrimRight(base, "/")+path, body,
+		transport.BearerHeader(c.APIKey, accept), nil)
+	var se *transport.StatusError
+	if errors.As(err, &se) {
+		return nil, &StatusError{StatusCode: se.StatusCode, Body: se.Body, RetryAfter: resp.Header.Get("Retry-After")}
+	}
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", accept)
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes)) // a partial body still says something
-		return nil, &StatusError{StatusCode: resp.StatusCode, Body: b, RetryAfter: resp.Header.Get("Retry-After")}
 	}
 	return resp, nil
 }
 
-// fail wraps err with op, telling apart a timeout (ours or the HTTP
-// client's) and a cancellation by the caller, which are reported as
-// ErrTimeout and the caller's ctx.Err() whatever error the HTTP stack
-// surfaced them as.
-func (c *Client) fail(ctx context.Context, op string, err error) error {
+// fail wraps err with op as call.Fail does (ErrTimeout for a timeout, the
+// caller's ctx.Err() for a cancellation), leaving a *StatusError as it is.
+func fail(call *transport.Call, op string, err error) error {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return err
 	}
-	if errors.Is(context.Cause(ctx), ErrTimeout) {
-		return fmt.Errorf("openai: %s: %w", op, ErrTimeout)
-	}
-	if ctx.Err() != nil {
-		// The parent was cancelled or hit its own deadline.
-		return fmt.Errorf("openai: %s: %w", op, context.Cause(ctx))
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("openai: %s: %w (%w)", op, ErrTimeout, err)
-	}
-	return fmt.Errorf("openai: %s: %w", op, err)
-}
-
-// events reads server-sent events (WHATWG HTML §9.2.6) from r and yields
-// the data of each event that has any. Lines end in "\n" or "\r\n".
-func events(r io.Reader) iter.Seq2[[]byte, error] {
-	return func(yield func([]byte, error) bool) {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 0, 4<<10), maxEventBytes) // grows as needed; idle streams stay small
-		var (
-			data []byte
-			has  bool
-		)
-		for sc.Scan() {
-			line := sc.Bytes()
-			if len(line) == 0 { // a blank line dispatches the event
-				if has {
-					if !yield(data, nil) {
-						return
-					}
-				}
-				data, has = nil, false
-				continue
-			}
-			field, value, _ := bytes.Cut(line, []byte(":"))
-			if string(field) != "data" {
-				continue // comments (":…"), event, id, retry, unknown fields
-			}
-			value = bytes.TrimPrefix(value, []byte(" "))
-			if has {
-				data = append(data, '\n')
-			}
-			data, has = append(data, value...), true
-		}
-		if err := sc.Err(); err != nil {
-			yield(nil, err)
-			return
-		}
-		// The stream ended without a blank line after the last event;
-		// WHATWG drops such an event, but servers that close right after
-		// "data: [DONE]" exist, so it is still delivered.
-		if has {
-			yield(data, nil)
-		}
-	}
+	return call.Fail("openai", op, err)
 }

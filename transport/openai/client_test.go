@@ -315,27 +315,3 @@ func TestStreamCancelsUpstream(t *testing.T) {
 		})
 	}
 }
-
-func FuzzEvents(f *testing.F) {
-	f.Add([]byte("data: x\n\n: c\nevent: e\ndata: [DONE]\n\n"))
-	f.Add([]byte("data:\r\ndata\n\n"))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		for data, err := range events(strings.NewReader(string(body))) {
-			if err == nil && len(data) > len(body) {
-				t.Errorf("event of %d bytes from a body of %d", len(data), len(body))
-			}
-		}
-	})
-}
-
-func BenchmarkEvents(b *testing.B) {
-	body := strings.Repeat(`data: {"choices":[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}`+"\n\n", 100)
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, err := range events(strings.NewReader(body)) {
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-}

@@ -9,5 +9,6 @@
 //
 // This package must never import converse or codec: its contract is in
 // standard-library types only (style.md §2), so it can be tested, and
-// reused, without the Converse data model. It never logs bodies.
+// reused, without the Converse data model; its HTTP, timeout and SSE
+// plumbing is package transport's. It never logs bodies.
 package openai
