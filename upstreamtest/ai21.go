@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -31,15 +29,7 @@ type AI21Server struct {
 	// URL is the API base, without /studio/v1.
 	URL string
 
-	quit chan struct{}
-
-	mu        sync.Mutex
-	queue     []Reply
-	key       string
-	last      []byte
-	requests  int
-	cancelled chan struct{}
-	noticed   bool
+	scripted[Reply]
 }
 
 // NewAI21 starts a fake AI21 API on 127.0.0.1 that requires AI21Key and
@@ -47,62 +37,9 @@ type AI21Server struct {
 // closed when the test ends.
 func NewAI21(t testing.TB, replies ...Reply) *AI21Server {
 	t.Helper()
-	s := &AI21Server{queue: replies, key: AI21Key, quit: make(chan struct{}), cancelled: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(s.quit) }) // runs first: releases hanging handlers
-	s.URL = srv.URL
+	s := &AI21Server{scripted: newScripted(replies, Reply{Text: "Hello."}, AI21Key)}
+	s.URL = s.start(t, s.serve)
 	return s
-}
-
-// Reply queues r as the answer to the next request not yet scripted.
-func (s *AI21Server) Reply(r Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r)
-}
-
-// RequireKey changes the API key the server requires.
-func (s *AI21Server) RequireKey(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.key = key
-}
-
-// LastRequest returns the body of the latest request received, accepted or
-// not (nil before any).
-func (s *AI21Server) LastRequest() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
-// Requests returns how many requests the server received.
-func (s *AI21Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// Cancelled is closed once the server noticed a client going away before
-// its answer was complete.
-func (s *AI21Server) Cancelled() <-chan struct{} { return s.cancelled }
-
-func (s *AI21Server) noticeCancel() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.noticed {
-		s.noticed = true
-		close(s.cancelled)
-	}
-}
-
-func (s *AI21Server) hang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		s.noticeCancel()
-	case <-s.quit:
-	}
 }
 
 // ai21Detail writes AI21's error JSON: {"detail": msg}, or for 422 a list
@@ -119,15 +56,7 @@ func ai21Detail(w http.ResponseWriter, status int, msg string) {
 
 func (s *AI21Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body) // also lets net/http notice a client going away
-	s.mu.Lock()
-	s.requests++
-	s.last = body
-	key := s.key
-	reply := Reply{Text: "Hello."}
-	if len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
-	}
-	s.mu.Unlock()
+	reply, key := s.take(body)
 	if err != nil {
 		return
 	}

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -31,15 +29,7 @@ type MistralServer struct {
 	// URL is the API base without /v1, as Mistral's SDKs' server_url.
 	URL string
 
-	quit chan struct{}
-
-	mu        sync.Mutex
-	queue     []Reply
-	key       string
-	last      []byte
-	requests  int
-	cancelled chan struct{}
-	noticed   bool
+	scripted[Reply]
 }
 
 // NewMistral starts a fake Mistral API on 127.0.0.1 that requires
@@ -47,76 +37,14 @@ type MistralServer struct {
 // Reply{Text: "Hello."}; it is closed when the test ends.
 func NewMistral(t testing.TB, replies ...Reply) *MistralServer {
 	t.Helper()
-	s := &MistralServer{queue: replies, key: MistralKey, quit: make(chan struct{}), cancelled: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(s.quit) }) // runs first: releases hanging handlers
-	s.URL = srv.URL
+	s := &MistralServer{scripted: newScripted(replies, Reply{Text: "Hello."}, MistralKey)}
+	s.URL = s.start(t, s.serve)
 	return s
-}
-
-// Reply queues r as the answer to the next request not yet scripted.
-func (s *MistralServer) Reply(r Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r)
-}
-
-// RequireKey changes the API key the server requires.
-func (s *MistralServer) RequireKey(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.key = key
-}
-
-// LastRequest returns the body of the latest request received, accepted or
-// not (nil before any).
-func (s *MistralServer) LastRequest() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
-// Requests returns how many requests the server received.
-func (s *MistralServer) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// Cancelled is closed once the server noticed a client going away before
-// its answer was complete (a Hang reply, or a stream the client stopped
-// reading).
-func (s *MistralServer) Cancelled() <-chan struct{} { return s.cancelled }
-
-func (s *MistralServer) noticeCancel() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.noticed {
-		s.noticed = true
-		close(s.cancelled)
-	}
-}
-
-func (s *MistralServer) hang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		s.noticeCancel()
-	case <-s.quit:
-	}
 }
 
 func (s *MistralServer) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body) // also lets net/http notice a client going away
-	s.mu.Lock()
-	s.requests++
-	s.last = body
-	key := s.key
-	reply := Reply{Text: "Hello."}
-	if len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
-	}
-	s.mu.Unlock()
+	reply, key := s.take(body)
 	if err != nil {
 		return
 	}

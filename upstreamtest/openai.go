@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -62,87 +60,23 @@ type OpenAIServer struct {
 	// URL is the API base, including /v1, as an OpenAI client's base_url.
 	URL string
 
-	t    testing.TB
-	quit chan struct{}
-
-	mu        sync.Mutex
-	queue     []Reply
-	key       string
-	last      []byte
-	requests  int
-	cancelled chan struct{}
-	noticed   bool
+	scripted[Reply]
 }
 
 // NewOpenAI starts a server on 127.0.0.1 that answers with replies in
 // order, then with Reply{Text: "Hello."}; it is closed when the test ends.
 func NewOpenAI(t testing.TB, replies ...Reply) *OpenAIServer {
 	t.Helper()
-	s := &OpenAIServer{t: t, queue: replies, quit: make(chan struct{}), cancelled: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(s.quit) }) // runs first: releases hanging handlers
-	s.URL = srv.URL + "/v1"
+	s := &OpenAIServer{scripted: newScripted(replies, Reply{Text: "Hello."}, "")}
+	s.URL = s.start(t, s.serve) + "/v1"
 	return s
-}
-
-// Reply queues r as the answer to the next request not yet scripted.
-func (s *OpenAIServer) Reply(r Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r)
-}
-
-// RequireKey makes the server answer 401, as OpenAI does, to requests
-// without "Authorization: Bearer <key>".
-func (s *OpenAIServer) RequireKey(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.key = key
-}
-
-// LastRequest returns the body of the latest request received, accepted or
-// not (nil before any).
-func (s *OpenAIServer) LastRequest() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
-// Requests returns how many requests the server received.
-func (s *OpenAIServer) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// Cancelled is closed once the server noticed a client going away before
-// its answer was complete (a Hang reply, or a stream the client stopped
-// reading).
-func (s *OpenAIServer) Cancelled() <-chan struct{} { return s.cancelled }
-
-func (s *OpenAIServer) noticeCancel() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.noticed {
-		s.noticed = true
-		close(s.cancelled)
-	}
 }
 
 func (s *OpenAIServer) serve(w http.ResponseWriter, r *http.Request) {
 	// Reading the whole body also lets net/http notice a client that goes
 	// away later (it cancels r.Context() only once the body is consumed).
 	body, err := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.requests++
-	s.last = body
-	key := s.key
-	reply := Reply{Text: "Hello."}
-	if len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
-	}
-	s.mu.Unlock()
+	reply, key := s.take(body)
 	if err != nil {
 		return
 	}
@@ -184,15 +118,6 @@ func (s *OpenAIServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewEncoder(w).Encode(completion(req.Model, reply))
-}
-
-// hang waits for the client to go away, or the test to end.
-func (s *OpenAIServer) hang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		s.noticeCancel()
-	case <-s.quit:
-	}
 }
 
 // apiError writes OpenAI's error JSON.
