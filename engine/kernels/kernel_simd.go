@@ -15,19 +15,22 @@ import (
 var hasAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
 
 // simdKernel returns the archsimd kernel for t, if there is one and the CPU
-// has AVX2 and FMA. Q8_0 and Q4_K (issue 7, item 7) and F32 have one; the
-// other types use the portable kernels.
+// has AVX2 and FMA. F32, Q8_0, Q4_K and Q6_K (issue 7, item 7: Q4_K_M files
+// keep output and ffn_down in Q6_K) have one; the other types use the
+// portable kernels.
 func simdKernel(t gguf.Type) (kernel, bool) {
 	if !hasAVX2 {
 		return kernel{}, false
 	}
 	switch t {
 	case gguf.TypeF32:
-		return kernel{dot: dotF32SIMD}, true
+		return kernel{rows: dotRows(dotF32SIMD)}, true
 	case gguf.TypeQ8_0:
-		return kernel{prep: prepQ8_0, dot: dotQ8_0SIMD}, true
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: dotRows(dotQ8_0SIMD)}, true
 	case gguf.TypeQ4_K:
-		return kernel{prep: prepQ8K, dot: dotQ4_KSIMD}, true
+		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K}, true
+	case gguf.TypeQ6_K:
+		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ6_K}, true
 	}
 	return kernel{}, false
 }
@@ -36,7 +39,7 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 // logs and benchmark reports.
 func Accel() string {
 	if hasAVX2 {
-		return "AVX2 (simd/archsimd) for F32, Q8_0, Q4_K; portable Go for the rest"
+		return "AVX2 (simd/archsimd) for F32, Q8_0, Q4_K, Q6_K; portable Go for the rest"
 	}
 	return "portable Go (CPU lacks AVX2/FMA)"
 }
@@ -46,7 +49,7 @@ func Accel() string {
 // carry that error on top of float32 rounding (callers comparing against
 // float math widen their tolerance by it).
 func QuantizesActivations(t gguf.Type) bool {
-	return hasAVX2 && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_K)
+	return hasAVX2 && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_K || t == gguf.TypeQ6_K)
 }
 
 // halfTable maps every fp16 bit pattern to float32: archsimd has no F16C
@@ -61,7 +64,16 @@ var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
 })
 
 func prepQ8_0(p *prepared) { p.q8 = quantizeQ8_0(p.f, make([]blockQ8_0, 0, len(p.f)/32)) }
-func prepQ8K(p *prepared)  { p.q8k = quantizeQ8K(p.f, make([]blockQ8K, 0, len(p.f)/256)) }
+// prepQ8K quantises the activations to Q8_K and lays their scales out
+// contiguously, padded to a multiple of 8 with zeros.
+func prepQ8K(p *prepared) {
+	n := len(p.f) / 256
+	p.q8k = quantizeQ8K(p.f, make([]blockQ8K, 0, n))
+	p.kd = make([]float32, (n+7)&^7)
+	for i := range p.q8k {
+		p.kd[i] = p.q8k[i].d
+	}
+}
 
 // hsum adds the lanes of v. It clears the upper halves of the vector
 // registers first: the scalar float code Go emits uses legacy SSE encodings,
@@ -121,62 +133,4 @@ func dotQ8_0SIMD(row []byte, p *prepared) float32 {
 		}
 	}
 	return hsum(acc)
-}
-
-// blockQ4K is ggml's block_q4_K (144 bytes), read in place from a mapping.
-type blockQ4K struct {
-	d, dmin uint16
-	scales  [12]uint8
-	qs      [128]uint8
-}
-
-// dotQ4_KSIMD multiplies Q4_K weights with Q8_K activations (ggml
-// ggml_vec_dot_q4_K_q8_K): each 32 nibbles times 32 int8 with VPMADDUBSW,
-// weighted by the sub-block's 6-bit scale with VPMADDWD; the mins are folded
-// in once per block through the activations' 16-value sums.
-func dotQ4_KSIMD(row []byte, p *prepared) float32 {
-	w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), len(row)/144)
-	x := p.q8k[:len(w)]
-	tab := halfTable()
-	var scale [chunk + 4]float32
-	var minSum float32
-	low := archsimd.BroadcastUint8x32(0x0f)
-	// A per-lane shift by a hoisted vector (VPSRLVD): ShiftAllRight(4)
-	// compiles to a legacy-SSE MOVQ of the count inside the loop, which costs
-	// the transition penalty described at hsum on every use.
-	four := archsimd.BroadcastUint32x8(4)
-	acc := archsimd.BroadcastFloat32x8(0)
-	for lo := 0; lo < len(w); lo += chunk {
-		w, x := w[lo:min(lo+chunk, len(w))], x[lo:min(lo+chunk, len(w))]
-		archsimd.ClearAVXUpperBits()
-		for i := range w {
-			b, q := &w[i], &x[i]
-			var mins int32
-			for j := range 8 {
-				_, m := scaleMinK4(j, b.scales[:])
-				mins += int32(m) * (int32(q.bsums[2*j]) + int32(q.bsums[2*j+1]))
-			}
-			minSum += tab[b.dmin] * q.d * float32(mins)
-			scale[i] = tab[b.d] * q.d
-		}
-		for i := range w {
-			b, q := &w[i], &x[i]
-			var sumi archsimd.Int32x8
-			for j := range 4 {
-				sc1, _ := scaleMinK4(2*j, b.scales[:])
-				sc2, _ := scaleMinK4(2*j+1, b.scales[:])
-				bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
-				lo := bits.And(low)
-				hi := bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
-				xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
-				xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
-				pl := lo.DotProductPairsSaturated(xl).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc1)))
-				ph := hi.DotProductPairsSaturated(xh).DotProductPairs(archsimd.BroadcastInt16x16(int16(sc2)))
-				sumi = sumi.Add(pl.Add(ph))
-			}
-			d := archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8()
-			acc = sumi.ConvertToFloat32().MulAdd(d, acc)
-		}
-	}
-	return hsum(acc) - minSum
 }

@@ -154,7 +154,7 @@ func refMatVec(t *testing.T, m Matrix, x []float32) (y, bound []float64) {
 func TestMatVecMatchesDequantizedFloatMath(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, typ := range gguf.Types() {
-		for _, shape := range [][2]int{{7, 256}, {300, 512}, {1030, 256}} {
+		for _, shape := range [][2]int{{7, 256}, {300, 512}, {1030, 256}, {9, 256 * 70}} {
 			t.Run(fmt.Sprintf("%v/%dx%d", typ, shape[0], shape[1]), func(t *testing.T) {
 				rows, cols := shape[0], shape[1]
 				enc, err := Quantize(typ, randomVector(r, rows*cols))

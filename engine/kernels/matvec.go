@@ -40,23 +40,21 @@ func (m Matrix) DequantizeRow(i int, dst []float32) error {
 }
 
 // parallelMin is the number of weight bytes below which a product runs on
-// the calling goroutine: starting workers costs more than it saves.
+// the calling goroutine: handing rows to other goroutines costs more than it
+// saves.
 const parallelMin = 1 << 16
 
 // MatVec sets dst = m·x, splitting the rows over threads goroutines (all of
 // GOMAXPROCS when threads <= 0; one for small matrices). It panics if
 // len(dst) != m.Rows or len(x) != m.Cols, as a slice index would. dst and x
 // must not overlap. MatVec only reads m and x, so any number of products may
-// run at once over the same Matrix.
+// run at once over the same Matrix. It starts its goroutines per call; a
+// Pool reuses a fixed set instead, which is what a forward pass wants.
 func MatVec(dst []float32, m Matrix, x []float32, threads int) {
-	if len(dst) != m.Rows || len(x) != m.Cols {
-		panic(fmt.Sprintf("kernels: MatVec of %d×%d matrix with %d inputs into %d outputs", m.Rows, m.Cols, len(x), len(dst)))
-	}
+	checkShape(dst, m, x)
 	k := kernelFor(m.Type)
-	p := prepared{f: x}
-	if k.prep != nil {
-		k.prep(&p)
-	}
+	var p prepared
+	p.prepare(x, k)
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
@@ -64,64 +62,107 @@ func MatVec(dst []float32, m Matrix, x []float32, threads int) {
 		threads = 1
 	}
 	if threads == 1 {
-		rows(dst, m, &p, k.dot, 0, m.Rows)
+		k.rows(dst, m, &p, 0, m.Rows)
 		return
 	}
-	// Chunks are a multiple of 4 rows so workers never write to neighbouring
+	// Chunks are a multiple of 8 rows so workers never write to neighbouring
 	// elements of dst within one cache line more than once per chunk.
 	chunk := (m.Rows + threads - 1) / threads
-	chunk = (chunk + 3) &^ 3
+	chunk = (chunk + 7) &^ 7
 	var wg sync.WaitGroup
 	for lo := chunk; lo < m.Rows; lo += chunk {
 		hi := min(lo+chunk, m.Rows)
-		wg.Go(func() { rows(dst, m, &p, k.dot, lo, hi) })
+		wg.Go(func() { k.rows(dst, m, &p, lo, hi) })
 	}
-	rows(dst, m, &p, k.dot, 0, min(chunk, m.Rows))
+	k.rows(dst, m, &p, 0, min(chunk, m.Rows))
 	wg.Wait()
 }
 
-func rows(dst []float32, m Matrix, p *prepared, dot func([]byte, *prepared) float32, lo, hi int) {
-	for i := lo; i < hi; i++ {
-		dst[i] = dot(m.Data[i*m.rowBytes:(i+1)*m.rowBytes], p)
+func checkShape(dst []float32, m Matrix, x []float32) {
+	if len(dst) != m.Rows || len(x) != m.Cols {
+		panic(fmt.Sprintf("kernels: MatVec of %d×%d matrix with %d inputs into %d outputs", m.Rows, m.Cols, len(x), len(dst)))
 	}
 }
 
-// prepared holds the activations of one product in the forms its kernel
-// reads: always the float32 values, plus 8-bit blocks for integer kernels.
+// dotRows adapts a row dot product to a rows kernel.
+func dotRows(dot func([]byte, *prepared) float32) func([]float32, Matrix, *prepared, int, int) {
+	return func(dst []float32, m Matrix, p *prepared, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] = dot(m.Data[i*m.rowBytes:(i+1)*m.rowBytes], p)
+		}
+	}
+}
+
+// prepared holds the activations of one product in the forms its kernels
+// read: always the float32 values, plus 8-bit blocks for integer kernels.
+// One prepared serves every matrix type multiplied with the same x (a
+// layer's Q, K and V may mix Q4_K and Q6_K): each form is made once.
 type prepared struct {
 	f   []float32
 	q8  []blockQ8_0
 	q8k []blockQ8K
+	// kd holds the Q8_K block scales contiguously, zero-padded to a
+	// multiple of 8, for kernels that load eight of them at once.
+	kd []float32
+	// made records which prep functions have run (bit per prepKind).
+	made uint8
 }
 
-// kernel is one type's row dot product; prep, when set, fills the extra forms
-// of the activations once per product.
+// prepare sets x as the activations and makes the form k needs.
+func (p *prepared) prepare(x []float32, k kernel) {
+	if p.f == nil {
+		p.f = x
+	}
+	if k.prep != nil && p.made&(1<<k.form) == 0 {
+		k.prep(p)
+		p.made |= 1 << k.form
+	}
+}
+
+// The forms of activations a kernel may need beyond float32.
+const (
+	formF32 = iota
+	formQ8_0
+	formQ8K
+)
+
+// kernel is one type's rows product: rows sets dst[lo:hi] to the products of
+// those rows of m with the activations. prep, when set, fills the extra form
+// (form) of the activations once per product.
 type kernel struct {
 	prep func(*prepared)
-	dot  func(row []byte, p *prepared) float32
+	form uint8
+	rows func(dst []float32, m Matrix, p *prepared, lo, hi int)
 }
 
 // kernelFor returns the fastest kernel built in for t: the SIMD one when this
 // build and CPU have it, else the portable one.
 func kernelFor(t gguf.Type) kernel {
-	if k, ok := simdKernel(t); ok {
-		return k
-	}
-	switch t {
-	case gguf.TypeF32:
-		return kernel{dot: dotF32}
-	case gguf.TypeF16:
-		return kernel{dot: dotF16}
-	case gguf.TypeBF16:
-		return kernel{dot: dotBF16}
-	case gguf.TypeQ8_0:
-		return kernel{dot: dotQ8_0}
-	case gguf.TypeQ4_0:
-		return kernel{dot: dotQ4_0}
-	case gguf.TypeQ4_K:
-		return kernel{dot: dotQ4_K}
-	case gguf.TypeQ6_K:
-		return kernel{dot: dotQ6_K}
+	if int(t) < len(kernelTable) && kernelTable[t].rows != nil {
+		return kernelTable[t]
 	}
 	panic("kernels: no kernel for " + t.String())
+}
+
+// kernelTable holds each type's kernel, chosen once; it is never written
+// after package initialisation.
+var kernelTable = buildKernelTable()
+
+func buildKernelTable() []kernel {
+	portable := map[gguf.Type]func([]byte, *prepared) float32{
+		gguf.TypeF32: dotF32, gguf.TypeF16: dotF16, gguf.TypeBF16: dotBF16,
+		gguf.TypeQ8_0: dotQ8_0, gguf.TypeQ4_0: dotQ4_0, gguf.TypeQ4_K: dotQ4_K, gguf.TypeQ6_K: dotQ6_K,
+	}
+	var table []kernel
+	for _, t := range gguf.Types() {
+		for int(t) >= len(table) {
+			table = append(table, kernel{})
+		}
+		if k, ok := simdKernel(t); ok {
+			table[t] = k
+		} else {
+			table[t] = kernel{rows: dotRows(portable[t])}
+		}
+	}
+	return table
 }

@@ -1,0 +1,224 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"encoding/binary"
+	"simd/archsimd"
+	"unsafe"
+)
+
+// The K-quant kernels follow llama.cpp's AVX2 ggml_vec_dot_q4_K_q8_K and
+// ggml_vec_dot_q6_K_q8_K: integer dot products of 32 weights with 32 Q8_K
+// activations (VPMADDUBSW), weighted by the sub-block scales (VPMADDWD) and
+// summed to one Int32x8 per 256-value super-block; the Q4_K mins and the
+// Q6_K offset of 32 are folded in through the activations' 16-value sums.
+//
+// Each row is done in chunks of up to kchunk super-blocks and three passes,
+// so that vector and scalar work never interleave (see hsum): an integer
+// pass gathers the fp16 scales and the min/offset sums with plain integer
+// instructions; a vector pass converts eight scales at a time from fp16
+// (half8) and accumulates the min terms; a vector pass does the dot
+// products.
+
+// kchunk is how many super-blocks a pass handles: 64 × 256 values covers
+// rows of up to 16384 in one chunk.
+const kchunk = 64
+
+// half8 converts eight fp16 values (the low 16 bits of each lane) to
+// float32 without F16C, which archsimd lacks: the magnitude bits shifted
+// into float32 position and multiplied by 2^112 rebias the exponent and turn
+// fp16 subnormals into the right float32 normals; the sign is copied over.
+// Infinities and NaNs (never block scales) are not handled.
+func half8(h archsimd.Uint32x8, c *halfConsts) archsimd.Float32x8 {
+	mag := h.And(c.magMask).ShiftLeft(c.thirteen)
+	f := mag.AsFloat32x8().Mul(c.pow112)
+	sign := h.And(c.signMask).ShiftLeft(c.sixteen)
+	return f.AsUint32x8().Or(sign).AsFloat32x8()
+}
+
+type halfConsts struct {
+	magMask, signMask, thirteen, sixteen archsimd.Uint32x8
+	pow112                               archsimd.Float32x8
+}
+
+func newHalfConsts() halfConsts {
+	return halfConsts{
+		magMask: archsimd.BroadcastUint32x8(0x7fff), signMask: archsimd.BroadcastUint32x8(0x8000),
+		thirteen: archsimd.BroadcastUint32x8(13), sixteen: archsimd.BroadcastUint32x8(16),
+		pow112: archsimd.BroadcastFloat32x8(0x1p112),
+	}
+}
+
+// blockQ4K is ggml's block_q4_K (144 bytes), read in place from a mapping.
+type blockQ4K struct {
+	d, dmin uint16
+	scales  [12]uint8
+	qs      [128]uint8
+}
+
+// unpackQ4KScales returns the eight 6-bit scales (bytes 0..7 of sc) and
+// mins (bytes 0..7 of mn) of a Q4_K block, branch-free (ggml's kmask trick).
+func unpackQ4KScales(s *[12]uint8) (sc, mn uint64) {
+	const kmask1, kmask2, kmask3 = 0x3f3f3f3f, 0x0f0f0f0f, 0x03030303
+	u0 := binary.LittleEndian.Uint32(s[0:])
+	u1 := binary.LittleEndian.Uint32(s[4:])
+	u2 := binary.LittleEndian.Uint32(s[8:])
+	u3 := (u2>>4)&kmask2 | ((u1>>6)&kmask3)<<4
+	m0 := u1 & kmask1
+	s1 := u2&kmask2 | ((u0>>6)&kmask3)<<4
+	s0 := u0 & kmask1
+	return uint64(s0) | uint64(s1)<<32, uint64(m0) | uint64(u3)<<32
+}
+
+// rowsQ4_K multiplies rows lo..hi-1 of a Q4_K matrix with Q8_K activations.
+func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	nb := m.Cols / 256
+	hc := newHalfConsts()
+	low := archsimd.BroadcastUint8x32(0x0f)
+	four := archsimd.BroadcastUint32x8(4)
+	// shuf[j] picks 16-bit lane j of the scales vector into every lane
+	// (ggml get_scale_shuffle_k4), as VPSHUFB within each 128-bit half.
+	var shuf [8]archsimd.Int8x32
+	for j := range shuf {
+		var b [32]int8
+		for k := 0; k < 32; k += 2 {
+			b[k], b[k+1] = int8(2*j), int8(2*j+1)
+		}
+		shuf[j] = archsimd.LoadInt8x32(&b)
+	}
+	// dupScales repeats the eight scale bytes in both halves of 16; minPairs
+	// spreads the eight min bytes as m0 m0 m1 m1 …, to multiply the
+	// activations' 16-value sums pairwise (VPMADDWD).
+	var dupIdx, minIdx [16]int8
+	for i := range 8 {
+		dupIdx[i], dupIdx[8+i] = int8(i), int8(i)
+		minIdx[2*i], minIdx[2*i+1] = int8(8+i), int8(8+i)
+	}
+	dupScales, minPairs := archsimd.LoadInt8x16(&dupIdx), archsimd.LoadInt8x16(&minIdx)
+	var hd, hm [kchunk]uint32
+	var packed [kchunk][2]uint64 // the 8 scales, then the 8 mins, one byte each
+	var dscale, mscale [kchunk + 8]float32
+	x := p.q8k
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		acc, accm := archsimd.Float32x8{}, archsimd.Float32x8{}
+		for c := 0; c < nb; c += kchunk {
+			n := min(kchunk, nb-c)
+			w, x, kd := w[c:c+n], x[c:c+n], p.kd[c:]
+			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
+			for i := range w {
+				b := &w[i]
+				sc, mn := unpackQ4KScales(&b.scales)
+				hd[i], hm[i] = uint32(b.d), uint32(b.dmin)
+				packed[i][0], packed[i][1] = sc, mn
+			}
+			for i := 0; i < n; i += 8 {
+				xd := archsimd.LoadFloat32x8Slice(kd[i:])
+				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).Mul(xd).StoreSlice(dscale[i:])
+				half8(archsimd.LoadUint32x8Slice(hm[i:]), &hc).Mul(xd).StoreSlice(mscale[i:])
+			}
+			for i := range w {
+				b, q := &w[i], &x[i]
+				raw := archsimd.LoadUint64x2(&packed[i]).AsInt8x16()
+				sv := raw.PermuteOrZero(dupScales).AsUint8x16().ExtendToUint16().AsInt8x32()
+				mins := raw.PermuteOrZero(minPairs).AsUint8x16().ExtendToUint16().AsInt16x16()
+				msum := mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
+				var sumi archsimd.Int32x8
+				for j := range 4 {
+					bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
+					l := bits.And(low)
+					h := bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+					xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
+					xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
+					pl := l.DotProductPairsSaturated(xl).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[2*j]).AsInt16x16())
+					ph := h.DotProductPairsSaturated(xh).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[2*j+1]).AsInt16x16())
+					sumi = sumi.Add(pl.Add(ph))
+				}
+				acc = sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8(), acc)
+				accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(mscale[i:]).Broadcast1To8(), accm)
+			}
+		}
+		dst[r] = hsum(acc.Sub(accm))
+	}
+}
+
+// blockQ6K is ggml's block_q6_K (210 bytes): low nibbles, high 2-bit pairs,
+// 16 int8 scales, fp16 d. Its size is not a multiple of 2, so d is read as
+// bytes.
+type blockQ6K struct {
+	ql     [128]uint8
+	qh     [64]uint8
+	scales [16]int8
+	d      [2]uint8
+}
+
+// rowsQ6_K multiplies rows lo..hi-1 of a Q6_K matrix with Q8_K activations.
+func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	nb := m.Cols / 256
+	hc := newHalfConsts()
+	m4 := archsimd.BroadcastUint8x32(0x0f)
+	m2 := archsimd.BroadcastUint8x32(3)
+	two, four, six := archsimd.BroadcastUint32x8(2), archsimd.BroadcastUint32x8(4), archsimd.BroadcastUint32x8(6)
+	// shuf[k] spreads scales 2k and 2k+1 over eight bytes each (ggml
+	// get_scale_shuffle), for the 32 values of one VPMADDUBSW.
+	var shuf [8]archsimd.Int8x16
+	for k := range shuf {
+		var b [16]int8
+		for i := range 8 {
+			b[i], b[8+i] = int8(2*k), int8(2*k+1)
+		}
+		shuf[k] = archsimd.LoadInt8x16(&b)
+	}
+	five := archsimd.BroadcastUint32x8(5)
+	var hd [kchunk]uint32
+	var dscale [kchunk + 8]float32
+	x := p.q8k
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		acc := archsimd.Float32x8{}
+		for c := 0; c < nb; c += kchunk {
+			n := min(kchunk, nb-c)
+			w, x, kd := w[c:c+n], x[c:c+n], p.kd[c:]
+			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
+			for i := range w {
+				hd[i] = uint32(w[i].d[0]) | uint32(w[i].d[1])<<8
+			}
+			for i := 0; i < n; i += 8 {
+				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(dscale[i:])
+			}
+			for i := range w {
+				b, q := &w[i], &x[i]
+				sc := archsimd.LoadInt8x16(&b.scales)
+				// The stored values are q+32: take 32·Σ scale·(16-value sum) off.
+				off := sc.ExtendToInt16().DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
+				sumi := archsimd.Int32x8{}.Sub(off.AsUint32x8().ShiftLeft(five).AsInt32x8())
+				for h := range 2 {
+					ql1 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[64*h:]))
+					ql2 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[64*h+32:]))
+					qh := archsimd.LoadUint8x32((*[32]uint8)(b.qh[32*h:]))
+					qh32 := qh.AsUint32x8()
+					h0 := qh.And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					h1 := qh32.ShiftRight(two).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					h2 := qh32.ShiftRight(four).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					h3 := qh32.ShiftRight(six).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					q0 := ql1.And(m4).Or(h0)
+					q1 := ql2.And(m4).Or(h1)
+					q2 := ql1.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h2)
+					q3 := ql2.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h3)
+					x8 := q.qs[128*h:]
+					p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[0:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h]).ExtendToInt16())
+					p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[32:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h+1]).ExtendToInt16())
+					p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[64:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h+2]).ExtendToInt16())
+					p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[96:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h+3]).ExtendToInt16())
+					sumi = sumi.Add(p0.Add(p1)).Add(p2.Add(p3))
+				}
+				d := archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8()
+				acc = sumi.ConvertToFloat32().MulAdd(d, acc)
+			}
+		}
+		dst[r] = hsum(acc)
+	}
+}
