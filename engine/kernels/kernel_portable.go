@@ -17,3 +17,6 @@ func Accel() string { return "portable Go" }
 // carry that error on top of float32 rounding (callers comparing against
 // float math widen their tolerance by it).
 func QuantizesActivations(t gguf.Type) bool { return false }
+
+// clearUpper has nothing to do without SIMD kernels.
+func clearUpper() {}

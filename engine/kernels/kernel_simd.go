@@ -64,6 +64,7 @@ var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
 })
 
 func prepQ8_0(p *prepared) { p.q8 = quantizeQ8_0(p.f, make([]blockQ8_0, 0, len(p.f)/32)) }
+
 // prepQ8K quantises the activations to Q8_K and lays their scales out
 // contiguously, padded to a multiple of 8 with zeros.
 func prepQ8K(p *prepared) {
@@ -134,3 +135,7 @@ func dotQ8_0SIMD(row []byte, p *prepared) float32 {
 	}
 	return hsum(acc)
 }
+
+// clearUpper clears the upper halves of the vector registers before scalar
+// float code (see hsum and SwiGLU).
+func clearUpper() { archsimd.ClearAVXUpperBits() }

@@ -73,6 +73,13 @@ func unpackQ4KScales(s *[12]uint8) (sc, mn uint64) {
 
 // rowsQ4_K multiplies rows lo..hi-1 of a Q4_K matrix with Q8_K activations.
 func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	// Scalar set-up first, after clearing the upper halves (see hsum): the
+	// arrays are zeroed with legacy-SSE stores.
+	archsimd.ClearAVXUpperBits()
+	var hd, hm [kchunk]uint32
+	var packed [kchunk][4]uint64
+	var dscale, mscale [kchunk + 8]float32
+	var b, scaleIdx, minIdx [32]int8
 	nb := m.Cols / 256
 	hc := newHalfConsts()
 	low := archsimd.BroadcastUint8x32(0x0f)
@@ -81,24 +88,27 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	// (ggml get_scale_shuffle_k4), as VPSHUFB within each 128-bit half.
 	var shuf [8]archsimd.Int8x32
 	for j := range shuf {
-		var b [32]int8
 		for k := 0; k < 32; k += 2 {
 			b[k], b[k+1] = int8(2*j), int8(2*j+1)
 		}
 		shuf[j] = archsimd.LoadInt8x32(&b)
 	}
-	// dupScales repeats the eight scale bytes in both halves of 16; minPairs
-	// spreads the eight min bytes as m0 m0 m1 m1 …, to multiply the
-	// activations' 16-value sums pairwise (VPMADDWD).
-	var dupIdx, minIdx [16]int8
+	// packed[i] holds a block's 8 scale bytes then its 8 min bytes, twice
+	// (once per 128-bit half, since VPSHUFB stays within halves). scaleIdx
+	// zero-extends the scales to 16 bits; minIdx spreads the mins as
+	// m0 m0 m1 m1 … (16-bit) to multiply the activations' 16-value sums
+	// pairwise (VPMADDWD). Only 256-bit vectors are used: Go moves 128-bit
+	// ones with legacy-SSE instructions, which cost the penalty at hsum.
 	for i := range 8 {
-		dupIdx[i], dupIdx[8+i] = int8(i), int8(i)
-		minIdx[2*i], minIdx[2*i+1] = int8(8+i), int8(8+i)
+		scaleIdx[2*i], scaleIdx[16+2*i] = int8(i), int8(i)
+		scaleIdx[2*i+1], scaleIdx[16+2*i+1] = -128, -128
 	}
-	dupScales, minPairs := archsimd.LoadInt8x16(&dupIdx), archsimd.LoadInt8x16(&minIdx)
-	var hd, hm [kchunk]uint32
-	var packed [kchunk][2]uint64 // the 8 scales, then the 8 mins, one byte each
-	var dscale, mscale [kchunk + 8]float32
+	for k := range 8 { // low half: mins 0..3, high half: mins 4..7
+		lo, hi := int8(8+k/2), int8(12+k/2)
+		minIdx[2*k], minIdx[2*k+1] = lo, -128
+		minIdx[16+2*k], minIdx[16+2*k+1] = hi, -128
+	}
+	scaleSpread, minSpread := archsimd.LoadInt8x32(&scaleIdx), archsimd.LoadInt8x32(&minIdx)
 	x := p.q8k
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
@@ -112,7 +122,7 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 				b := &w[i]
 				sc, mn := unpackQ4KScales(&b.scales)
 				hd[i], hm[i] = uint32(b.d), uint32(b.dmin)
-				packed[i][0], packed[i][1] = sc, mn
+				packed[i][0], packed[i][1], packed[i][2], packed[i][3] = sc, mn, sc, mn
 			}
 			for i := 0; i < n; i += 8 {
 				xd := archsimd.LoadFloat32x8Slice(kd[i:])
@@ -121,9 +131,9 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 			}
 			for i := range w {
 				b, q := &w[i], &x[i]
-				raw := archsimd.LoadUint64x2(&packed[i]).AsInt8x16()
-				sv := raw.PermuteOrZero(dupScales).AsUint8x16().ExtendToUint16().AsInt8x32()
-				mins := raw.PermuteOrZero(minPairs).AsUint8x16().ExtendToUint16().AsInt16x16()
+				raw := archsimd.LoadUint64x4(&packed[i]).AsInt8x32()
+				sv := raw.PermuteOrZeroGrouped(scaleSpread)
+				mins := raw.PermuteOrZeroGrouped(minSpread).AsInt16x16()
 				msum := mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
 				var sumi archsimd.Int32x8
 				for j := range 4 {
@@ -156,6 +166,10 @@ type blockQ6K struct {
 
 // rowsQ6_K multiplies rows lo..hi-1 of a Q6_K matrix with Q8_K activations.
 func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // see rowsQ4_K
+	var hd [kchunk]uint32
+	var dscale [kchunk + 8]float32
+	var b [16]int8
 	nb := m.Cols / 256
 	hc := newHalfConsts()
 	m4 := archsimd.BroadcastUint8x32(0x0f)
@@ -165,15 +179,12 @@ func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	// get_scale_shuffle), for the 32 values of one VPMADDUBSW.
 	var shuf [8]archsimd.Int8x16
 	for k := range shuf {
-		var b [16]int8
 		for i := range 8 {
 			b[i], b[8+i] = int8(2*k), int8(2*k+1)
 		}
 		shuf[k] = archsimd.LoadInt8x16(&b)
 	}
 	five := archsimd.BroadcastUint32x8(5)
-	var hd [kchunk]uint32
-	var dscale [kchunk + 8]float32
 	x := p.q8k
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]

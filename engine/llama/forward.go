@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/converse-project/converse/engine/kernels"
 )
@@ -91,9 +89,9 @@ func (s *State) Forward(token int) ([]float32, error) {
 	for li := range m.layers {
 		ly := &m.layers[li]
 		rmsNorm(s.xb, s.x, ly.attnNorm, c.NormEps)
-		kernels.MatVec(s.q, ly.q, s.xb, m.threads)
-		kernels.MatVec(s.k, ly.k, s.xb, m.threads)
-		kernels.MatVec(s.v, ly.v, s.xb, m.threads)
+		// One pass for Q, K and V: the activations are quantised once and
+		// the workers woken once (issue 7 item 7: fuse per-layer work).
+		m.pool.MatVecs(s.xb, kernels.Product{Dst: s.q, M: ly.q}, kernels.Product{Dst: s.k, M: ly.k}, kernels.Product{Dst: s.v, M: ly.v})
 		if ly.qBias != nil {
 			add(s.q, ly.qBias)
 			add(s.k, ly.kBias)
@@ -104,51 +102,35 @@ func (s *State) Forward(token int) ([]float32, error) {
 		copy(s.kCache[li][s.pos*kvDim:], s.k)
 		copy(s.vCache[li][s.pos*kvDim:], s.v)
 		s.attention(li)
-		kernels.MatVec(s.xb2, ly.o, s.att, m.threads)
+		m.pool.MatVec(s.xb2, ly.o, s.att)
 		add(s.x, s.xb2)
 
 		rmsNorm(s.xb, s.x, ly.ffnNorm, c.NormEps)
-		kernels.MatVec(s.hb, ly.gate, s.xb, m.threads)
-		kernels.MatVec(s.hb2, ly.up, s.xb, m.threads)
-		for i, g := range s.hb {
-			s.hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * s.hb2[i] // SiLU(gate)·up
-		}
-		kernels.MatVec(s.xb2, ly.down, s.hb, m.threads)
+		m.pool.MatVecs(s.xb, kernels.Product{Dst: s.hb, M: ly.gate}, kernels.Product{Dst: s.hb2, M: ly.up})
+		kernels.SwiGLU(s.hb, s.hb, s.hb2)
+		m.pool.MatVec(s.xb2, ly.down, s.hb)
 		add(s.x, s.xb2)
 	}
 	rmsNorm(s.x, s.x, m.norm, c.NormEps)
-	kernels.MatVec(s.logits, m.output, s.x, m.threads)
+	m.pool.MatVec(s.logits, m.output, s.x)
 	s.pos++
 	return s.logits, nil
 }
 
 // attention computes every head's causal attention over positions 0..pos of
 // layer li into s.att. Query head h reads KV head h/(Heads/KVHeads)
-// (grouped-query attention). Heads run in parallel once the context is long
-// enough to pay for the goroutines.
+// (grouped-query attention). Heads run on the Model's pool once the context
+// is long enough to pay for handing them out.
 func (s *State) attention(li int) {
 	c := s.m.Config
 	n := s.pos + 1
-	heads := func(lo, hi int) {
-		for h := lo; h < hi; h++ {
+	if n*c.Heads*c.HeadDim < 1<<16 {
+		for h := range c.Heads {
 			s.head(li, h, n)
 		}
-	}
-	workers := s.m.threads
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	if workers == 1 || n*c.Heads*c.HeadDim < 1<<16 {
-		heads(0, c.Heads)
 		return
 	}
-	per := (c.Heads + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := per; lo < c.Heads; lo += per {
-		wg.Go(func() { heads(lo, min(lo+per, c.Heads)) })
-	}
-	heads(0, min(per, c.Heads))
-	wg.Wait()
+	s.m.pool.Parallel(c.Heads, func(h int) { s.head(li, h, n) })
 }
 
 func (s *State) head(li, h, n int) {

@@ -2,6 +2,7 @@ package llama
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/converse-project/converse/engine/gguf"
 	"github.com/converse-project/converse/engine/kernels"
@@ -18,7 +19,9 @@ type Model struct {
 	norm    []float32
 	layers  []layer
 	invFreq []float64 // per rotated pair: base^(−2i/d) / freq factor / scale
-	threads int
+	// pool runs every matrix product and attention of every State; its
+	// workers stop when the Model is garbage collected.
+	pool *kernels.Pool
 }
 
 type layer struct {
@@ -31,7 +34,8 @@ type layer struct {
 // Options tune a Model; the zero value is the default.
 type Options struct {
 	// Threads is how many goroutines each matrix-vector product uses
-	// (0: GOMAXPROCS).
+	// (0: GOMAXPROCS). They are started once, by New, and shared by all
+	// States of the Model.
 	Threads int
 }
 
@@ -42,7 +46,7 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: c, threads: opts.Threads}
+	m := &Model{Config: c}
 	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	l := loader{f: f}
 	m.embed = l.matrix("token_embd.weight", c.Vocab, c.Dim)
@@ -86,6 +90,11 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 	for i := range m.invFreq {
 		m.invFreq[i] = pow(c.RopeBase, -float64(2*i)/float64(c.RopeDim)) / float64(factors[i]) / c.RopeScale
 	}
+	m.pool = kernels.NewPool(opts.Threads)
+	// The Model has no Close (callers drop it with its file): stop the
+	// pool's idle workers once the Model is unreachable. The workers refer
+	// to the pool only, never to the Model, so it can become unreachable.
+	runtime.AddCleanup(m, func(p *kernels.Pool) { p.Close() }, m.pool)
 	return m, nil
 }
 
