@@ -229,6 +229,32 @@ func TestSampler(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a large vocabulary draws only within top-k and top-p", func(t *testing.T) {
+		big := make([]float32, 5000)
+		for i := range big {
+			big[i] = float32((i*7919)%5000) / 100 // distinct, shuffled
+		}
+		rank := func(id int) int { return 4999 - (id*7919)%5000 } // 0 is the best
+		for _, cfg := range []llama.SamplerConfig{
+			{Temperature: 50, TopK: 300, Seed: 4},
+			{Temperature: 3, TopP: 0.9, Seed: 5},
+		} {
+			s := llama.NewSampler(cfg)
+			worst := 0
+			for range 1000 {
+				worst = max(worst, rank(s.Sample(big)))
+			}
+			// At temperature 3 the probabilities fall by e^(1/300) per
+			// rank: 90% of the mass lies in the best ~690 (ln 10 × 300).
+			limit := 300
+			if cfg.TopK == 0 {
+				limit = 700
+			}
+			if worst >= limit || worst < limit/2 {
+				t.Fatalf("%+v: worst rank drawn %d, want below %d and above %d", cfg, worst, limit, limit/2)
+			}
+		}
+	})
 	t.Run("high temperature reaches every token", func(t *testing.T) {
 		for i, n := range draw(llama.SamplerConfig{Temperature: 100, Seed: 3}, 3000) {
 			if n == 0 {
