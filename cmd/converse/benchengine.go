@@ -42,6 +42,7 @@ func (c *BenchEngineCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	var weights uint64
 	types := map[gguf.Type]uint64{}
 	for _, t := range f.Tensors {

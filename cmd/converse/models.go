@@ -26,10 +26,11 @@ func (c *ModelsCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	table, err := buildRouter(ctx, cfg)
+	table, closeModels, err := buildRouter(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	defer closeModels()
 	tw := tabwriter.NewWriter(c.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEL ID\tBACKEND\tNAME\tFEATURES")
 	for _, m := range table.Models() {

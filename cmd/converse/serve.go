@@ -53,10 +53,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	router, err := buildRouter(ctx, cfg)
+	router, closeModels, err := buildRouter(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	defer closeModels() // after the server has shut down: no request uses a model any more
 	handler := wire.NewHandler(wire.Options{Router: router, InvokeRouter: router, Guardrails: guardrailSet(cfg), Logger: logger, LogContent: *logContent})
 
 	ln, err := net.Listen("tcp", *addr)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"time"
@@ -114,22 +115,39 @@ var dialects = map[string]completions.Dialect{
 // listed on its own. A chat backend (openai, test) serves all its models
 // from one instance; a native backend serves each through its family's
 // codec and the destination its transport gives for that family.
-func buildRouter(ctx context.Context, cfg *config.Config) (*route.Table, error) {
+//
+// The returned closeAll releases what the table holds open (local models'
+// files and workers); call it once the table is no longer used.
+func buildRouter(ctx context.Context, cfg *config.Config) (table *route.Table, closeAll func(), err error) {
 	ids := make([]string, 0, len(cfg.Models))
 	for id := range cfg.Models {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var entries []route.Entry
+	var (
+		entries []route.Entry
+		closers []io.Closer
+	)
+	closeAll = func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
 	for _, id := range ids {
 		m := cfg.Models[id]
-		built, err := entriesFor(ctx, cfg, id, m)
+		built, err := entriesFor(ctx, cfg, id, m, &closers)
 		if err != nil {
-			return nil, fmt.Errorf("models[%q]: %w", id, err)
+			closeAll()
+			return nil, nil, fmt.Errorf("models[%q]: %w", id, err)
 		}
 		entries = append(entries, built...)
 	}
-	return guardRoutes(cfg, entries)
+	table, err = guardRoutes(cfg, entries)
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return table, closeAll, nil
 }
 
 // served is one model a configuration entry serves.
@@ -157,7 +175,7 @@ func modelsOf(cfg *config.Config, id string, m config.Model) []served {
 }
 
 // entriesFor builds the route entries of configuration entry id.
-func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Model) ([]route.Entry, error) {
+func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Model, closers *[]io.Closer) ([]route.Entry, error) {
 	var (
 		chat converse.Backend
 		dest func(family string) transport.Invoker
@@ -172,6 +190,9 @@ func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Mod
 		var err error
 		if dest, err = open(ctx, m); err != nil {
 			return nil, err
+		}
+		if lc, ok := dest("").(*local.Client); ok {
+			*closers = append(*closers, lc.Engine) // one engine per entry, shared by its families
 		}
 	} else {
 		return nil, fmt.Errorf("unknown backend %q", m.Backend)

@@ -148,3 +148,8 @@ func (l *loader) vector(name string, n int) []float32 {
 	}
 	return v
 }
+
+// Close stops the Model's worker pool. The Model must not be used
+// afterwards. Calling it is optional (the pool also stops when the Model is
+// garbage-collected) but makes the stop immediate; it is idempotent.
+func (m *Model) Close() { m.pool.Close() }

@@ -98,8 +98,12 @@ func cmpOr(a, b int) int {
 	return b
 }
 
-// Close releases the model file. No generation may run any more.
-func (e *Engine) Close() error { return e.file.Close() }
+// Close stops the model's workers and releases the model file. No
+// generation may run any more.
+func (e *Engine) Close() error {
+	e.model.Close()
+	return e.file.Close()
+}
 
 // vocabFrom reads the tokenizer.ggml.* metadata into a tokenizer.Vocab,
 // starting from llama.cpp's defaults for the keys a file leaves out.
