@@ -72,10 +72,12 @@ func newEngine(f *gguf.File, o Options) (*Engine, error) {
 	}
 	v, err := vocabFrom(f)
 	if err != nil {
+		m.Close()
 		return nil, err
 	}
 	tok, err := tokenizer.New(v)
 	if err != nil {
+		m.Close()
 		return nil, err
 	}
 	ctx := o.Context
