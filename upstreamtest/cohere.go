@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -60,15 +58,7 @@ type CohereServer struct {
 	// https://api.cohere.com.
 	URL string
 
-	t    testing.TB
-	quit chan struct{}
-
-	mu        sync.Mutex
-	queue     []CohereReply
-	last      []byte
-	requests  int
-	cancelled chan struct{}
-	noticed   bool
+	scripted[CohereReply]
 }
 
 // NewCohere starts a server on 127.0.0.1 that answers with replies in
@@ -76,62 +66,16 @@ type CohereServer struct {
 // is closed when the test ends.
 func NewCohere(t testing.TB, replies ...CohereReply) *CohereServer {
 	t.Helper()
-	s := &CohereServer{t: t, queue: replies, quit: make(chan struct{}), cancelled: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(s.quit) }) // runs first: releases hanging handlers
-	s.URL = srv.URL
+	s := &CohereServer{scripted: newScripted(replies, CohereReply{Text: "Hello."}, CohereKey)}
+	s.URL = s.start(t, s.serve)
 	return s
-}
-
-// Reply queues r as the answer to the next request not yet scripted.
-func (s *CohereServer) Reply(r CohereReply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r)
-}
-
-// LastRequest returns the body of the latest request received, accepted or
-// not (nil before any).
-func (s *CohereServer) LastRequest() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
-// Requests returns how many requests the server received.
-func (s *CohereServer) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// Cancelled is closed once the server noticed a client going away before
-// its answer was complete (a Hang reply, or a stream the client stopped
-// reading).
-func (s *CohereServer) Cancelled() <-chan struct{} { return s.cancelled }
-
-func (s *CohereServer) noticeCancel() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.noticed {
-		s.noticed = true
-		close(s.cancelled)
-	}
 }
 
 func (s *CohereServer) serve(w http.ResponseWriter, r *http.Request) {
 	// Reading the whole body also lets net/http notice a client that goes
 	// away later (it cancels r.Context() only once the body is consumed).
 	body, err := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.requests++
-	s.last = body
-	reply := CohereReply{Text: "Hello."}
-	if len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
-	}
-	s.mu.Unlock()
+	reply, key := s.take(body)
 	if err != nil {
 		return
 	}
@@ -139,7 +83,7 @@ func (s *CohereServer) serve(w http.ResponseWriter, r *http.Request) {
 		cohereError(w, http.StatusNotFound, "404 page not found")
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+CohereKey {
+	if r.Header.Get("Authorization") != "Bearer "+key {
 		cohereError(w, http.StatusUnauthorized, "invalid api token")
 		return
 	}
@@ -173,14 +117,6 @@ func (s *CohereServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewEncoder(w).Encode(cohereResponse(req, reply))
-}
-
-func (s *CohereServer) hang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		s.noticeCancel()
-	case <-s.quit:
-	}
 }
 
 // cohereError writes Cohere's error JSON.
