@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -66,17 +64,11 @@ type AnthropicServer struct {
 	// URL is the API base without /v1, as Anthropic's SDKs take it.
 	URL string
 
-	quit chan struct{}
-
-	mu        sync.Mutex
-	queue     []AnthropicReply
-	key       string
-	last      []byte
-	header    http.Header
-	path      string
-	requests  int
-	cancelled chan struct{}
-	noticed   bool
+	// scripted's RequireKey makes the server accept only x-api-key: key;
+	// by default any non-empty key is accepted.
+	scripted[AnthropicReply]
+	header http.Header // of the latest request, under scripted's mu
+	path   string
 }
 
 // NewAnthropic starts a server on 127.0.0.1 that answers with replies in
@@ -84,35 +76,9 @@ type AnthropicServer struct {
 // test ends.
 func NewAnthropic(t testing.TB, replies ...AnthropicReply) *AnthropicServer {
 	t.Helper()
-	s := &AnthropicServer{queue: replies, quit: make(chan struct{}), cancelled: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(s.quit) }) // runs first: releases hanging handlers
-	s.URL = srv.URL
+	s := &AnthropicServer{scripted: newScripted(replies, AnthropicReply{Text: "Hello."}, "")}
+	s.URL = s.start(t, s.serve)
 	return s
-}
-
-// Reply queues r as the answer to the next request not yet scripted.
-func (s *AnthropicServer) Reply(r AnthropicReply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r)
-}
-
-// RequireKey makes the server accept only x-api-key: key; by default any
-// non-empty key is accepted.
-func (s *AnthropicServer) RequireKey(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.key = key
-}
-
-// LastRequest returns the body of the latest request received, accepted or
-// not (nil before any).
-func (s *AnthropicServer) LastRequest() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
 }
 
 // LastHeader returns the headers of the latest request received.
@@ -129,39 +95,13 @@ func (s *AnthropicServer) LastPath() string {
 	return s.path
 }
 
-// Requests returns how many requests the server received.
-func (s *AnthropicServer) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// Cancelled is closed once the server noticed a client going away before
-// its answer was complete (a Hang reply, or a stream the client stopped
-// reading).
-func (s *AnthropicServer) Cancelled() <-chan struct{} { return s.cancelled }
-
-func (s *AnthropicServer) noticeCancel() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.noticed {
-		s.noticed = true
-		close(s.cancelled)
-	}
-}
-
 func (s *AnthropicServer) serve(w http.ResponseWriter, r *http.Request) {
 	// Reading the whole body also lets net/http notice a client that goes
 	// away later.
 	body, err := io.ReadAll(r.Body)
+	reply, key := s.take(body)
 	s.mu.Lock()
-	s.requests++
-	s.last, s.header, s.path = body, r.Header.Clone(), r.URL.Path
-	key := s.key
-	reply := AnthropicReply{Text: "Hello."}
-	if len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
-	}
+	s.header, s.path = r.Header.Clone(), r.URL.Path
 	s.mu.Unlock()
 	if err != nil {
 		return
@@ -234,15 +174,6 @@ func (s *AnthropicServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewEncoder(w).Encode(anthropicMessage(req.Model, reply, true))
-}
-
-// hang waits for the client to go away, or the test to end.
-func (s *AnthropicServer) hang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		s.noticeCancel()
-	case <-s.quit:
-	}
 }
 
 // anthropicError writes Anthropic's error JSON.
