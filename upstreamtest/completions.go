@@ -6,9 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -69,17 +67,11 @@ type CompletionsServer struct {
 	// base is URL+"/v1", Ollama's base is URL itself.
 	URL string
 
-	quit chan struct{}
-
-	mu        sync.Mutex
-	queue     []CompletionReply
-	key       string
-	last      []byte
-	lastPath  string
-	prompt    string
-	requests  int
-	cancelled chan struct{}
-	noticed   bool
+	// scripted's RequireKey makes the server answer 401 to requests
+	// without "Authorization: Bearer <key>".
+	scripted[CompletionReply]
+	lastPath string // under scripted's mu
+	prompt   string
 }
 
 // NewCompletions starts a server on 127.0.0.1 that answers with replies
@@ -87,27 +79,9 @@ type CompletionsServer struct {
 // the test ends.
 func NewCompletions(t testing.TB, replies ...CompletionReply) *CompletionsServer {
 	t.Helper()
-	s := &CompletionsServer{queue: replies, quit: make(chan struct{}), cancelled: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(s.quit) }) // runs first: releases hanging handlers
-	s.URL = srv.URL
+	s := &CompletionsServer{scripted: newScripted(replies, CompletionReply{Text: "Hello."}, "")}
+	s.URL = s.start(t, s.serve)
 	return s
-}
-
-// Reply queues r as the answer to the next request not yet scripted.
-func (s *CompletionsServer) Reply(r CompletionReply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r)
-}
-
-// RequireKey makes the server answer 401 to requests without
-// "Authorization: Bearer <key>".
-func (s *CompletionsServer) RequireKey(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.key = key
 }
 
 // LastRequest returns the body and path of the latest request received,
@@ -124,27 +98,6 @@ func (s *CompletionsServer) LastPrompt() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.prompt
-}
-
-// Requests returns how many requests the server received.
-func (s *CompletionsServer) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// Cancelled is closed once the server noticed a client going away before
-// its answer was complete (a Hang reply, or a stream the client stopped
-// reading).
-func (s *CompletionsServer) Cancelled() <-chan struct{} { return s.cancelled }
-
-func (s *CompletionsServer) noticeCancel() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.noticed {
-		s.noticed = true
-		close(s.cancelled)
-	}
 }
 
 // completionsAPI is what differs between the two APIs.
@@ -166,14 +119,9 @@ func (s *CompletionsServer) serve(w http.ResponseWriter, r *http.Request) {
 	// Reading the whole body also lets net/http notice a client that goes
 	// away later (it cancels r.Context() only once the body is consumed).
 	body, err := io.ReadAll(r.Body)
+	reply, key := s.take(body)
 	s.mu.Lock()
-	s.requests++
-	s.last, s.lastPath = body, r.URL.Path
-	key := s.key
-	reply := CompletionReply{Text: "Hello."}
-	if len(s.queue) > 0 {
-		reply, s.queue = s.queue[0], s.queue[1:]
-	}
+	s.lastPath = r.URL.Path
 	s.mu.Unlock()
 	if err != nil {
 		return
@@ -221,7 +169,7 @@ func (s *CompletionsServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reply.Hang {
-		s.completionsHang(r)
+		s.hang(r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -234,15 +182,6 @@ func (s *CompletionsServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	json.NewEncoder(w).Encode(completionsOpenAIObject(req.model, reply, reply.Text, completionsFinish(reply), true))
-}
-
-// completionsHang waits for the client to go away, or the test to end.
-func (s *CompletionsServer) completionsHang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-		s.noticeCancel()
-	case <-s.quit:
-	}
 }
 
 func completionsFinish(r CompletionReply) string {
@@ -326,7 +265,7 @@ func (s *CompletionsServer) completionsStream(w http.ResponseWriter, r *http.Req
 	}
 	for i, ev := range events {
 		if reply.Hang && i == hangAt {
-			s.completionsHang(r)
+			s.hang(r)
 			return
 		}
 		if reply.CutAfter > 0 && i == reply.CutAfter {
@@ -347,7 +286,7 @@ func (s *CompletionsServer) completionsStream(w http.ResponseWriter, r *http.Req
 		}
 	}
 	if reply.Hang {
-		s.completionsHang(r)
+		s.hang(r)
 	}
 }
 
