@@ -148,7 +148,7 @@ func (Jamba) Response(req *converse.Request, body []byte) (*converse.Response, e
 	if r.Usage != nil {
 		resp.Usage = usage(r.Usage)
 	} else if m, ok := invocationMetrics(body); ok {
-		resp.Usage = jambaMetricsUsage(m)
+		resp.Usage = m.usage()
 	}
 	resp.AdditionalModelResponseFields = ResponseFields(body, req.AdditionalModelResponseFieldPaths)
 	return resp, nil
@@ -183,38 +183,31 @@ func (Jamba) NewStream(req *converse.Request) ChunkDecoder {
 
 // jambaStream is the state of one Jamba stream.
 type jambaStream struct {
-	started, textOpen, finished, done bool
-	usage                             converse.Usage
-	latency                           int64
-	err                               error
-	out                               []converse.StreamEvent
+	eventBuilder
+	usage   converse.Usage
+	latency int64
 }
 
 // Next decodes one chunk. A chunk that is not JSON ends the stream with a
 // ModelStreamErrorException; after an error every call returns it again.
 // Chunks after the finish_reason only contribute usage.
 func (s *jambaStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil {
+	if !s.begin() {
 		return nil, s.err
 	}
-	s.out = s.out[:0]
 	var c jambaResponse
 	if err := json.Unmarshal(chunk, &c); err != nil {
-		s.err = &converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream}
-		return nil, s.err
+		return nil, s.failf(MsgMalformedStream)
 	}
 	if m, ok := invocationMetrics(chunk); ok {
-		s.usage, s.latency = jambaMetricsUsage(m), m.InvocationLatency
+		s.usage, s.latency = m.usage(), m.InvocationLatency
 	} else if c.Usage != nil {
 		s.usage = usage(c.Usage)
 	}
-	if s.finished {
+	if s.stopped {
 		return s.out, nil
 	}
-	if !s.started {
-		s.started = true
-		s.out = append(s.out, converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant}})
-	}
+	s.start()
 	for _, ch := range c.Choices {
 		if ch.Index != 0 {
 			continue // Converse has one choice
@@ -227,43 +220,20 @@ func (s *jambaStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 			text = ch.Message.Content
 		}
 		if text != nil && *text != "" {
-			s.delta(*text)
+			s.text(*text)
 		}
 		if ch.FinishReason != nil {
-			if !s.textOpen {
-				s.delta("") // an answer always has a content block
-			}
-			s.finished = true
-			s.out = append(s.out,
-				converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: 0}},
-				converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: jambaStopReason(ch.FinishReason)}})
+			s.emptyText() // an answer always has a content block
+			s.stop(jambaStopReason(ch.FinishReason), nil)
 			break
 		}
 	}
 	return s.out, nil
 }
 
-func (s *jambaStream) delta(t string) {
-	s.textOpen = true
-	s.out = append(s.out, converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: 0, Delta: converse.Delta{Text: &t}}})
-}
-
 // End sends metadata, or fails when no finish_reason arrived.
 func (s *jambaStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
-	if !s.finished {
-		s.err = &converse.Error{Kind: converse.KindModelStreamError, Message: MsgStreamEnded}
-		return nil, s.err
-	}
-	s.done = true
-	s.out = append(s.out, converse.StreamEvent{Metadata: &converse.MetadataEvent{Usage: s.usage, Metrics: converse.Metrics{LatencyMs: s.latency}}})
-	return s.out, nil
+	return s.end(s.usage, s.latency)
 }
 
 // jambaRejectOutputConfig refuses structured output: the native body has
@@ -273,9 +243,4 @@ func jambaRejectOutputConfig(req *converse.Request) error {
 		return converse.Errorf(converse.KindValidation, "This model doesn't support the outputConfig.textFormat field. Remove outputConfig.textFormat and try again.")
 	}
 	return nil
-}
-
-// jambaMetricsUsage turns invocation metrics into Converse usage.
-func jambaMetricsUsage(m InvocationMetrics) converse.Usage {
-	return converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
 }

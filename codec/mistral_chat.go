@@ -392,7 +392,7 @@ func (MistralChat) Response(req *converse.Request, body []byte) (*converse.Respo
 	if r.Usage != nil {
 		resp.Usage = usage(r.Usage)
 	} else if m, ok := invocationMetrics(body); ok {
-		resp.Usage = mistralMetricsUsage(m)
+		resp.Usage = m.usage()
 	}
 	resp.AdditionalModelResponseFields = ResponseFields(body, req.AdditionalModelResponseFieldPaths)
 	return resp, nil
@@ -419,11 +419,6 @@ func mistralToolInput(args json.RawMessage) (json.RawMessage, bool) {
 		return json.RawMessage("{}"), true
 	}
 	return toolInput(string(args))
-}
-
-// mistralMetricsUsage turns invocation metrics into Converse usage.
-func mistralMetricsUsage(m InvocationMetrics) converse.Usage {
-	return converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
 }
 
 // mistralStopReason maps a native stop reason (§4.12).
@@ -461,43 +456,33 @@ func (MistralChat) NewStream(req *converse.Request) ChunkDecoder {
 
 // mistralStream is the state of one Mistral chat stream.
 type mistralStream struct {
-	started, finished, done bool
-	textOpen                bool // a text block is open, at index text
-	text                    int
-	next                    int // the next block's index
-	tools                   int // tool call blocks sent
-	malformed               bool
-	usage                   converse.Usage
-	latency                 int64
-	err                     error
-	out                     []converse.StreamEvent
+	eventBuilder
+	tools     int // tool call blocks sent
+	malformed bool
+	usage     converse.Usage
+	latency   int64
 }
 
 // Next decodes one chunk. A chunk that is not JSON ends the stream with a
 // ModelStreamErrorException; after an error every call returns it again.
 // Chunks after the stop reason only contribute usage.
 func (s *mistralStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil {
+	if !s.begin() {
 		return nil, s.err
 	}
-	s.out = s.out[:0]
 	var c mistralResponse
 	if err := json.Unmarshal(chunk, &c); err != nil {
-		s.err = &converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream}
-		return nil, s.err
+		return nil, s.failf(MsgMalformedStream)
 	}
 	if m, ok := invocationMetrics(chunk); ok {
-		s.usage, s.latency = mistralMetricsUsage(m), m.InvocationLatency
+		s.usage, s.latency = m.usage(), m.InvocationLatency
 	} else if c.Usage != nil {
 		s.usage = usage(c.Usage)
 	}
-	if s.finished {
+	if s.stopped {
 		return s.out, nil
 	}
-	if !s.started {
-		s.started = true
-		s.out = append(s.out, converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant}})
-	}
+	s.start()
 	for i := range c.Choices {
 		ch := &c.Choices[i]
 		if ch.Index != 0 {
@@ -505,7 +490,7 @@ func (s *mistralStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		}
 		if r := ch.reply(); r != nil {
 			if r.Content != "" {
-				s.textDelta(string(r.Content))
+				s.text(string(r.Content))
 			}
 			for _, tc := range r.ToolCalls {
 				s.toolCall(tc)
@@ -521,62 +506,26 @@ func (s *mistralStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 
 // End sends metadata, or fails when no stop reason arrived.
 func (s *mistralStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
-	if !s.finished {
-		s.err = &converse.Error{Kind: converse.KindModelStreamError, Message: MsgStreamEnded}
-		return nil, s.err
-	}
-	s.done = true
-	s.out = append(s.out, converse.StreamEvent{Metadata: &converse.MetadataEvent{Usage: s.usage, Metrics: converse.Metrics{LatencyMs: s.latency}}})
-	return s.out, nil
-}
-
-func (s *mistralStream) textDelta(t string) {
-	if !s.textOpen {
-		s.textOpen, s.text = true, s.next
-		s.next++
-	}
-	s.out = append(s.out, converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: s.text, Delta: converse.Delta{Text: &t}}})
-}
-
-func (s *mistralStream) closeText() {
-	if s.textOpen {
-		s.out = append(s.out, converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: s.text}})
-		s.textOpen = false
-	}
+	return s.end(s.usage, s.latency)
 }
 
 // toolCall sends one whole tool call as its own block.
 func (s *mistralStream) toolCall(tc mistralToolCallReply) {
-	s.closeText()
 	in, ok := mistralToolInput(tc.Function.Arguments)
 	s.malformed = s.malformed || !ok
-	i := s.next
-	s.next++
-	s.out = append(s.out,
-		converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{ContentBlockIndex: i, Start: converse.ContentBlockStart{ToolUse: &converse.ToolUseStart{ToolUseID: mistralReplyID(tc.ID, s.tools), Name: tc.Function.Name}}}},
-		converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: i, Delta: converse.Delta{ToolUse: &converse.ToolUseDelta{Input: string(in)}}}},
-		converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: i}})
+	i := s.openTool(mistralReplyID(tc.ID, s.tools), tc.Function.Name)
+	s.toolInput(i, string(in))
+	s.closeBlock()
 	s.tools++
 }
 
 // finish closes the open block and sends messageStop. An answer without
 // any content gets one empty text block, as Response gives it.
 func (s *mistralStream) finish(reason string) {
-	if s.next == 0 {
-		s.textDelta("")
-	}
-	s.closeText()
-	s.finished = true
+	s.emptyText()
 	stop := mistralStopReason(reason, s.tools > 0)
 	if s.malformed && stop == converse.StopToolUse {
 		stop = converse.StopMalformedToolUse
 	}
-	s.out = append(s.out, converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: stop}})
+	s.stop(stop, nil)
 }
