@@ -205,16 +205,15 @@ type cohereCommandStream struct {
 }
 
 func (s *cohereCommandStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil || s.done {
+	if !s.begin() {
 		return nil, s.err
 	}
-	s.out = s.out[:0]
 	var c cohereGenerateChunk
 	if err := json.Unmarshal(chunk, &c); err != nil {
-		return nil, s.fail(converse.Errorf(converse.KindModelStreamError, MsgMalformedStream))
+		return nil, s.failf(MsgMalformedStream)
 	}
 	s.metrics(chunk)
-	if s.finished {
+	if s.stopped {
 		return nil, nil // metrics alone may follow the finished chunk
 	}
 	g := c.cohereGeneration
@@ -224,10 +223,10 @@ func (s *cohereCommandStream) Next(chunk []byte) ([]converse.StreamEvent, error)
 	if g.Index != 0 {
 		return nil, nil
 	}
-	s.text(g.Text)
+	s.generated(g.Text)
 	if c.IsFinished || g.FinishReason != "" {
 		if g.FinishReason == "ERROR" {
-			return nil, s.fail(converse.Errorf(converse.KindModelStreamError, cohereMsgGenerationError))
+			return nil, s.failf(cohereMsgGenerationError)
 		}
 		s.finish(cohereStopReason(g.FinishReason, false))
 	}
@@ -238,59 +237,36 @@ func (s *cohereCommandStream) Next(chunk []byte) ([]converse.StreamEvent, error)
 // index 0, closed when the model finishes. Usage and latency come from
 // "amazon-bedrock-invocationMetrics" (§1.3) unless set from the body.
 type cohereTextStream struct {
-	started  bool
-	sawText  bool
-	finished bool
-	done     bool
-	err      error
-	usage    converse.Usage
-	billed   bool // usage came from the body: the metrics do not replace it
-	latency  int64
-	out      []converse.StreamEvent
+	eventBuilder
+	sawText bool
+	usage   converse.Usage
+	billed  bool // usage came from the body: the metrics do not replace it
+	latency int64
 }
 
-func (s *cohereTextStream) fail(err *converse.Error) error {
-	s.err = err
-	return err
-}
-
-func (s *cohereTextStream) emit(ev converse.StreamEvent) { s.out = append(s.out, ev) }
-
-func (s *cohereTextStream) start() {
-	if !s.started {
-		s.started = true
-		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant}})
-	}
-}
-
-// text sends a text delta; empty text sends none (§4.13 B).
-func (s *cohereTextStream) text(t string) {
+// generated sends a text delta; empty text sends none (§4.13 B).
+func (s *cohereTextStream) generated(t string) {
 	s.start()
 	if t == "" {
 		return
 	}
 	s.sawText = true
-	s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{Delta: converse.Delta{Text: &t}}})
+	s.text(t)
 }
 
 // finish closes the text block (sending an empty one when the model
 // wrote nothing, as Response gives one) and sends messageStop.
 func (s *cohereTextStream) finish(reason converse.StopReason) {
 	s.start()
-	if !s.sawText {
-		empty := ""
-		s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{Delta: converse.Delta{Text: &empty}}})
-	}
-	s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{}})
-	s.emit(converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: reason}})
-	s.finished = true
+	s.emptyText()
+	s.stop(reason, nil)
 }
 
 // metrics records the chunk's invocation metrics, if any.
 func (s *cohereTextStream) metrics(chunk []byte) {
 	if m, ok := invocationMetrics(chunk); ok {
 		if !s.billed {
-			s.usage = converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
+			s.usage = m.usage()
 		}
 		s.latency = m.InvocationLatency
 	}
@@ -299,14 +275,5 @@ func (s *cohereTextStream) metrics(chunk []byte) {
 // End sends metadata, or fails with MsgStreamEnded when the model never
 // finished.
 func (s *cohereTextStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil || s.done {
-		return nil, s.err
-	}
-	s.out = s.out[:0]
-	if !s.finished {
-		return nil, s.fail(converse.Errorf(converse.KindModelStreamError, MsgStreamEnded))
-	}
-	s.done = true
-	s.emit(converse.StreamEvent{Metadata: &converse.MetadataEvent{Usage: s.usage, Metrics: converse.Metrics{LatencyMs: s.latency}}})
-	return s.out, nil
+	return s.end(s.usage, s.latency)
 }

@@ -586,23 +586,19 @@ type cohereChatChunk struct {
 // ERROR ends the stream with a ModelStreamErrorException.
 type cohereChatStream struct {
 	cohereTextStream
-	textOpen bool // a text block is open at index textAt
-	textAt   int
-	next     int // the next block's index
-	tools    int // tool calls seen
+	tools int // tool calls seen
 }
 
 func (s *cohereChatStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil || s.done {
+	if !s.begin() {
 		return nil, s.err
 	}
-	s.out = s.out[:0]
 	var c cohereChatChunk
 	if err := json.Unmarshal(chunk, &c); err != nil {
-		return nil, s.fail(converse.Errorf(converse.KindModelStreamError, MsgMalformedStream))
+		return nil, s.failf(MsgMalformedStream)
 	}
 	s.metrics(chunk)
-	if s.finished {
+	if s.stopped {
 		return nil, nil
 	}
 	s.start()
@@ -613,34 +609,25 @@ func (s *cohereChatStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		if !s.sawText {
 			s.chatText(c.Text)
 		}
-		s.closeText()
+		s.closeBlock()
 		for _, tc := range c.ToolCalls {
 			in, _ := cohereParameters(tc.Parameters)
-			at := s.next
-			s.next++
-			input := string(in)
-			s.emit(converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{ContentBlockIndex: at, Start: converse.ContentBlockStart{ToolUse: &converse.ToolUseStart{ToolUseID: cohereToolUseID(s.tools, tc.Name, in), Name: tc.Name}}}})
-			s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: at, Delta: converse.Delta{ToolUse: &converse.ToolUseDelta{Input: input}}}})
-			s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: at}})
+			at := s.openTool(cohereToolUseID(s.tools, tc.Name, in), tc.Name)
+			s.toolInput(at, string(in))
+			s.closeBlock()
 			s.tools++
 		}
 	case "stream-end":
 		if c.FinishReason == "ERROR" {
-			return nil, s.fail(converse.Errorf(converse.KindModelStreamError, cohereMsgGenerationError))
+			return nil, s.failf(cohereMsgGenerationError)
 		}
 		if c.Response != nil {
 			if u, ok := c.Response.Meta.usage(); ok {
 				s.usage, s.billed = u, true
 			}
 		}
-		if s.next == 0 { // no content at all: one empty text block, as Response gives
-			s.textOpen, s.textAt, s.next = true, 0, 1
-			empty := ""
-			s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{Delta: converse.Delta{Text: &empty}}})
-		}
-		s.closeText()
-		s.finished = true
-		s.emit(converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: cohereStopReason(c.FinishReason, s.tools > 0)}})
+		s.emptyText() // no content at all: one empty text block, as Response gives
+		s.stop(cohereStopReason(c.FinishReason, s.tools > 0), nil)
 	}
 	return s.out, nil
 }
@@ -651,17 +638,6 @@ func (s *cohereChatStream) chatText(t string) {
 	if t == "" {
 		return
 	}
-	if !s.textOpen {
-		s.textOpen, s.textAt = true, s.next
-		s.next++
-	}
 	s.sawText = true
-	s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: s.textAt, Delta: converse.Delta{Text: &t}}})
-}
-
-func (s *cohereChatStream) closeText() {
-	if s.textOpen {
-		s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: s.textAt}})
-		s.textOpen = false
-	}
+	s.text(t)
 }
