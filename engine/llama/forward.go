@@ -28,6 +28,8 @@ type State struct {
 	x, xb, xb2, q, k, v, att []float32
 	hb, hb2, logits          []float32
 	scores                   []float32
+	// batch is Prefill's scratch space, made on its first call.
+	batch *batch
 }
 
 // NewState returns an empty State with room for contextLength tokens (the
@@ -121,23 +123,27 @@ func (s *State) Forward(token int) ([]float32, error) {
 // layer li into s.att. Query head h reads KV head h/(Heads/KVHeads)
 // (grouped-query attention). Heads run on the Model's pool once the context
 // is long enough to pay for handing them out.
-func (s *State) attention(li int) {
+func (s *State) attention(li int) { s.attend(li, s.pos, s.q, s.att) }
+
+// attend computes the attention of the query q of the token at position pos
+// over positions 0..pos of layer li into out.
+func (s *State) attend(li, pos int, q, out []float32) {
 	c := s.m.Config
-	n := s.pos + 1
+	n := pos + 1
 	if n*c.Heads*c.HeadDim < 1<<16 {
 		for h := range c.Heads {
-			s.head(li, h, n)
+			s.head(li, h, n, q, out)
 		}
 		return
 	}
-	s.m.pool.Parallel(c.Heads, func(h int) { s.head(li, h, n) })
+	s.m.pool.Parallel(c.Heads, func(h int) { s.head(li, h, n, q, out) })
 }
 
-func (s *State) head(li, h, n int) {
+func (s *State) head(li, h, n int, qs, att []float32) {
 	c := s.m.Config
 	hd, kvDim := c.HeadDim, c.KVHeads*c.HeadDim
 	kvOff := h / (c.Heads / c.KVHeads) * hd
-	q := s.q[h*hd : (h+1)*hd]
+	q := qs[h*hd : (h+1)*hd]
 	scores := s.scores[h*s.ctx : h*s.ctx+n]
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	maxScore := float32(math.Inf(-1))
@@ -155,7 +161,7 @@ func (s *State) head(li, h, n int) {
 		scores[t] = float32(math.Exp(float64(scores[t] - maxScore)))
 		sum += scores[t]
 	}
-	out := s.att[h*hd : (h+1)*hd]
+	out := att[h*hd : (h+1)*hd]
 	clear(out)
 	for t, a := range scores {
 		v := s.vCache[li][t*kvDim+kvOff : t*kvDim+kvOff+hd]

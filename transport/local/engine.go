@@ -271,11 +271,19 @@ func (e *Engine) generate(ctx context.Context, j job, emit func(string) bool) (t
 
 	var logits []float32
 	var err error
-	for i, id := range j.prompt {
-		if i%16 == 0 && ctx.Err() != nil {
+	// The prompt goes through llama.State.Prefill a batch at a time (each
+	// weight read once per batch), checking between batches for a client
+	// that went away.
+	batch := make([]int, 0, llama.PrefillBatch)
+	for lo := 0; lo < len(j.prompt); lo += llama.PrefillBatch {
+		if ctx.Err() != nil {
 			return textgen.Result{}, ctx.Err()
 		}
-		if logits, err = st.Forward(int(id)); err != nil {
+		batch = batch[:0]
+		for _, id := range j.prompt[lo:min(lo+llama.PrefillBatch, len(j.prompt))] {
+			batch = append(batch, int(id))
+		}
+		if logits, err = st.Prefill(batch); err != nil {
 			return textgen.Result{}, fmt.Errorf("local: prompt: %w", err)
 		}
 	}
