@@ -535,28 +535,20 @@ type claudeDelta struct {
 //
 // Block indices are Anthropic's, which count the same way as Bedrock's.
 type claudeStream struct {
+	eventBuilder
 	paths    []string
-	started  bool
-	stopped  bool // messageStop sent
-	done     bool // metadata sent
-	err      error
 	blocks   map[int]string // open blocks by index: their native type
 	usage    claudeUsage
 	hasUsage bool
-	out      []converse.StreamEvent
 }
 
 func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil {
+	if !s.begin() {
 		return nil, s.err
 	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
 	var c claudeChunk
 	if err := json.Unmarshal(chunk, &c); err != nil {
-		return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream})
+		return nil, s.failf(MsgMalformedStream)
 	}
 	if c.Type == "error" || c.Error != nil {
 		e := &converse.Error{Kind: converse.KindModelStreamError, Message: MsgStreamEnded}
@@ -585,7 +577,7 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		s.start()
 		var d claudeDelta
 		if json.Unmarshal(c.Delta, &d) != nil {
-			return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream})
+			return nil, s.failf(MsgMalformedStream)
 		}
 		if !s.stopped {
 			s.blockDelta(c.Index, &d)
@@ -593,7 +585,7 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 	case "content_block_stop":
 		if _, open := s.blocks[c.Index]; open {
 			delete(s.blocks, c.Index)
-			s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: c.Index}})
+			s.blockStop(c.Index)
 		}
 	case "message_delta":
 		s.start()
@@ -603,7 +595,7 @@ func (s *claudeStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 		}
 		var d claudeDelta
 		if len(c.Delta) > 0 && json.Unmarshal(c.Delta, &d) != nil {
-			return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream})
+			return nil, s.failf(MsgMalformedStream)
 		}
 		if d.StopReason != nil && *d.StopReason != "" {
 			s.stop(converse.StopReason(*d.StopReason), ResponseFields(c.Delta, s.paths))
@@ -627,8 +619,7 @@ func (s *claudeStream) blockStart(index int, b *claudeBlock) {
 	}
 	switch b.Type {
 	case "tool_use":
-		s.emit(converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{ContentBlockIndex: index,
-			Start: converse.ContentBlockStart{ToolUse: &converse.ToolUseStart{ToolUseID: b.ID, Name: b.Name}}}})
+		s.toolStart(index, b.ID, b.Name)
 	case "text":
 		if b.Text != nil && *b.Text != "" {
 			s.delta(index, converse.Delta{Text: b.Text})
@@ -651,7 +642,7 @@ func (s *claudeStream) blockDelta(index int, d *claudeDelta) {
 	case d.Type == "text_delta" && d.Text != "":
 		s.delta(index, converse.Delta{Text: &d.Text})
 	case d.Type == "input_json_delta" && d.PartialJSON != "":
-		s.delta(index, converse.Delta{ToolUse: &converse.ToolUseDelta{Input: d.PartialJSON}})
+		s.toolInput(index, d.PartialJSON)
 	case d.Type == "thinking_delta" && d.Thinking != "":
 		s.delta(index, converse.Delta{ReasoningContent: &converse.ReasoningDelta{Text: &d.Thinking}})
 	case d.Type == "signature_delta" && d.Signature != "":
@@ -679,36 +670,7 @@ func claudeDeltaBlock(deltaType string) string {
 // normally with the usage seen; one that never stopped is a
 // ModelStreamErrorException with MsgStreamEnded.
 func (s *claudeStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
-	if !s.stopped {
-		return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgStreamEnded})
-	}
-	s.finish(nil)
-	return s.out, nil
-}
-
-func (s *claudeStream) fail(err *converse.Error) error {
-	s.err = err
-	return err
-}
-
-func (s *claudeStream) emit(ev converse.StreamEvent) { s.out = append(s.out, ev) }
-
-func (s *claudeStream) delta(index int, d converse.Delta) {
-	s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: index, Delta: d}})
-}
-
-func (s *claudeStream) start() {
-	if !s.started {
-		s.started = true
-		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant}})
-	}
+	return s.end(s.usageOf(nil))
 }
 
 // stop closes the blocks still open, in index order, and sends
@@ -725,24 +687,29 @@ func (s *claudeStream) stop(reason converse.StopReason, fields json.RawMessage) 
 			}
 		}
 		delete(s.blocks, first)
-		s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: first}})
+		s.blockStop(first)
 	}
-	s.stopped = true
-	s.emit(converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: reason, AdditionalModelResponseFields: fields}})
+	s.eventBuilder.stop(reason, fields)
 }
 
 // finish sends metadata.
 func (s *claudeStream) finish(m *InvocationMetrics) {
-	md := &converse.MetadataEvent{}
+	s.metadata(s.usageOf(m))
+}
+
+// usageOf is the stream's usage and latency: the usage from the chunks,
+// else from the invocation metrics m, if any (nil at End), and m's
+// invocationLatency.
+func (s *claudeStream) usageOf(m *InvocationMetrics) (converse.Usage, int64) {
+	var u converse.Usage
 	switch {
 	case s.hasUsage:
-		md.Usage = claudeUsageOf(s.usage)
+		u = claudeUsageOf(s.usage)
 	case m != nil:
-		md.Usage = converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
+		u = m.usage()
 	}
-	if m != nil {
-		md.Metrics.LatencyMs = m.InvocationLatency
+	if m == nil {
+		return u, 0
 	}
-	s.done = true
-	s.emit(converse.StreamEvent{Metadata: md})
+	return u, m.InvocationLatency
 }

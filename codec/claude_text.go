@@ -265,50 +265,39 @@ func (ClaudeText) NewStream(req *converse.Request) ChunkDecoder {
 // A stream with no text at all gets one empty text delta, as Response
 // gives an empty text block.
 type claudeTextStream struct {
-	paths   []string
-	trim    bool
-	started bool
-	text    bool // a text delta was sent
-	stopped bool
-	done    bool
-	err     error
-	out     []converse.StreamEvent
+	eventBuilder
+	paths []string
+	trim  bool
 }
 
 func (s *claudeTextStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil {
+	if !s.begin() {
 		return nil, s.err
 	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
 	var c claudeTextChunk
 	if err := json.Unmarshal(chunk, &c); err != nil {
-		return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream})
+		return nil, s.failf(MsgMalformedStream)
 	}
 	if c.Error != nil {
 		return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: "The model returned the following errors: " + c.Error.Message,
 			OriginalMessage: c.Error.Message, OriginalStatusCode: claudeErrorStatus(c.Error.Type)})
 	}
-	if !s.started {
-		s.started = true
-		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant}})
-	}
+	s.start()
 	if c.Completion != nil && !s.stopped {
 		text := *c.Completion
 		if s.trim && text != "" {
 			text, s.trim = strings.TrimPrefix(text, " "), false
 		}
 		if text != "" {
-			s.sendText(text)
+			s.text(text)
 		}
 	}
 	if c.StopReason != nil && *c.StopReason != "" && !s.stopped {
+		s.emptyText()
 		s.stop(claudeTextStop(*c.StopReason, c.Stop), ResponseFields(chunk, s.paths))
 	}
 	if c.Metrics != nil && s.stopped {
-		s.finish(c.Metrics)
+		s.metadata(c.Metrics.usage(), c.Metrics.InvocationLatency)
 	}
 	return s.out, nil
 }
@@ -317,47 +306,5 @@ func (s *claudeTextStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 // ModelStreamErrorException with MsgStreamEnded when no chunk carried a
 // stop reason.
 func (s *claudeTextStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
-	if !s.stopped {
-		return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgStreamEnded})
-	}
-	s.finish(nil)
-	return s.out, nil
-}
-
-func (s *claudeTextStream) fail(err *converse.Error) error {
-	s.err = err
-	return err
-}
-
-func (s *claudeTextStream) emit(ev converse.StreamEvent) { s.out = append(s.out, ev) }
-
-func (s *claudeTextStream) sendText(text string) {
-	s.text = true
-	s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{Delta: converse.Delta{Text: &text}}})
-}
-
-func (s *claudeTextStream) stop(reason converse.StopReason, fields json.RawMessage) {
-	if !s.text {
-		s.sendText("")
-	}
-	s.stopped = true
-	s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{}})
-	s.emit(converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: reason, AdditionalModelResponseFields: fields}})
-}
-
-func (s *claudeTextStream) finish(m *InvocationMetrics) {
-	md := &converse.MetadataEvent{}
-	if m != nil {
-		md.Usage = converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
-		md.Metrics.LatencyMs = m.InvocationLatency
-	}
-	s.done = true
-	s.emit(converse.StreamEvent{Metadata: md})
+	return s.end(converse.Usage{}, 0)
 }
