@@ -195,17 +195,15 @@ type promptChunk struct {
 // chunk settles it, so no part of a stop sequence reaches the caller. The
 // model's text after the cut is discarded.
 type promptStream struct {
+	eventBuilder
 	parse func([]byte) (promptChunk, error)
 	stops []string
 	paths []string
 
-	started, finished, done bool
-	cut                     bool   // a stop sequence was found
-	held                    string // text held back: maybe the start of a stop sequence
-	input, output           int
-	metrics                 *InvocationMetrics
-	err                     error
-	out                     []converse.StreamEvent
+	cut           bool   // a stop sequence was found
+	held          string // text held back: maybe the start of a stop sequence
+	input, output int
+	metrics       *InvocationMetrics
 }
 
 func newPromptStream(req *converse.Request, stops []string, parse func([]byte) (promptChunk, error)) *promptStream {
@@ -222,8 +220,7 @@ func (s *promptStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 	s.out = s.out[:0]
 	c, err := s.parse(chunk)
 	if err != nil {
-		s.err = converse.Errorf(converse.KindModelStreamError, MsgMalformedStream)
-		return nil, s.err
+		return nil, s.failf(MsgMalformedStream)
 	}
 	if m, ok := invocationMetrics(chunk); ok {
 		s.metrics = &m
@@ -231,31 +228,27 @@ func (s *promptStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 	if s.done {
 		return nil, nil
 	}
-	if !s.started {
-		s.started = true
-		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant}})
-	}
+	s.start()
 	if c.input != nil {
 		s.input = *c.input
 	}
 	if c.output != nil {
 		s.output = *c.output
 	}
-	if !s.finished {
-		s.text(c.text)
+	if !s.stopped {
+		s.generated(c.text)
 		if c.finished {
 			s.flush()
 			reason := c.reason
 			if s.cut {
 				reason = converse.StopStopSequence
 			}
-			s.finished = true
-			s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: 0}})
-			s.emit(converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: reason, AdditionalModelResponseFields: ResponseFields(chunk, s.paths)}})
+			s.openBlock(blockText) // closed even when empty: the answer has one text block
+			s.stop(reason, ResponseFields(chunk, s.paths))
 		}
 	}
-	if s.finished && s.metrics != nil {
-		s.metadata()
+	if s.stopped && s.metrics != nil {
+		s.metadata(s.usage())
 	}
 	return s.out, nil
 }
@@ -264,67 +257,53 @@ func (s *promptStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
 // ModelStreamErrorException (MsgStreamEnded) when no chunk carried a stop
 // reason.
 func (s *promptStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	s.out = s.out[:0]
-	if !s.finished {
-		s.err = converse.Errorf(converse.KindModelStreamError, MsgStreamEnded)
-		return nil, s.err
-	}
-	if !s.done {
-		s.metadata()
-	}
-	return s.out, nil
+	return s.end(s.usage())
 }
 
-func (s *promptStream) emit(ev converse.StreamEvent) { s.out = append(s.out, ev) }
-
-// text passes generated text on, minus what a stop sequence cuts off or
-// what is held back.
-func (s *promptStream) text(t string) {
+// generated passes generated text on, minus what a stop sequence cuts off
+// or what is held back.
+func (s *promptStream) generated(t string) {
 	if s.cut || t == "" {
 		return
 	}
 	if len(s.stops) == 0 {
-		s.delta(t)
+		s.send(t)
 		return
 	}
 	t = s.held + t
 	if i := promptStop(t, s.stops); i >= 0 {
 		s.cut, s.held = true, ""
-		s.delta(t[:i])
+		s.send(t[:i])
 		return
 	}
 	k := promptHold(t, s.stops)
 	s.held = t[len(t)-k:]
-	s.delta(t[:len(t)-k])
+	s.send(t[:len(t)-k])
 }
 
 // flush sends the held-back tail: the stream ended without completing a
 // stop sequence.
 func (s *promptStream) flush() {
 	if !s.cut {
-		s.delta(s.held)
+		s.send(s.held)
 	}
 	s.held = ""
 }
 
-func (s *promptStream) delta(t string) {
-	if t == "" {
-		return
+// send sends a text delta on block 0; empty text sends none.
+func (s *promptStream) send(t string) {
+	if t != "" {
+		s.text(t)
 	}
-	s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: 0, Delta: converse.Delta{Text: &t}}})
 }
 
-func (s *promptStream) metadata() {
-	s.done = true
-	md := &converse.MetadataEvent{Usage: promptUsage(s.input, s.output)}
+// usage is the usage and latency of the invocation metrics, else the
+// chunks' own counts with no latency.
+func (s *promptStream) usage() (converse.Usage, int64) {
 	if m := s.metrics; m != nil {
-		md.Usage = promptUsage(m.InputTokenCount, m.OutputTokenCount)
-		md.Metrics.LatencyMs = m.InvocationLatency
+		return m.usage(), m.InvocationLatency
 	}
-	s.emit(converse.StreamEvent{Metadata: md})
+	return promptUsage(s.input, s.output), 0
 }
 
 // promptParams are the inference parameters every prompt family sends,
