@@ -6,6 +6,16 @@ import (
 	"github.com/converse-project/converse"
 )
 
+// blockKind is the kind of the content block open in a stream.
+type blockKind int
+
+const (
+	blockNone blockKind = iota
+	blockReasoning
+	blockText
+	blockTool
+)
+
 // eventBuilder is the state machine every family's ChunkDecoder shares: it
 // writes ConverseStream events in Bedrock's order (ChunkDecoder's doc,
 // wire-protocol.md §4.1) into out, a slice reused from call to call, while

@@ -16,16 +16,6 @@ const (
 	MsgMalformedStream = "The model stream returned an event that could not be read."
 )
 
-// blockKind is the kind of the content block open in a stream.
-type blockKind int
-
-const (
-	blockNone blockKind = iota
-	blockReasoning
-	blockText
-	blockTool
-)
-
 // streamTool is one tool call of a streamed answer.
 type streamTool struct {
 	block   int    // its content block index; -1 until its start is sent
@@ -56,22 +46,12 @@ type streamTool struct {
 // closed (servers that interleave parallel calls) is sent with that
 // block's index.
 type OpenAIChatStream struct {
-	started  bool // messageStart sent
-	finished bool // finish_reason seen, messageStop sent
-	done     bool // metadata sent
-	err      error
-
-	open     blockKind
-	openTool *streamTool
-	index    int // the open block's index
-	next     int // the next block's index
+	eventBuilder
 
 	tools    map[int]*streamTool // by the upstream's tool call index
 	lastTool int                 // the upstream index of the latest tool call
 	sawTools bool
 	usage    converse.Usage
-
-	out []converse.StreamEvent
 }
 
 // NewOpenAIChatStream returns the state for one stream.
@@ -89,19 +69,15 @@ func NewOpenAIChatStream() *OpenAIChatStream {
 // so does "[DONE]" before any finish_reason. After an error every call
 // returns it again. Data after "[DONE]" is ignored.
 func (s *OpenAIChatStream) Next(data []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil {
+	if !s.begin() {
 		return nil, s.err
 	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
 	if string(data) == "[DONE]" {
 		return s.End()
 	}
 	var c oaiResponse // a chat.completion.chunk
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgMalformedStream})
+		return nil, s.failf(MsgMalformedStream)
 	}
 	if c.Error != nil {
 		e := &converse.Error{Kind: converse.KindModelStreamError, Message: "The model returned the following errors: " + c.Error.Message, OriginalMessage: c.Error.Message}
@@ -116,18 +92,15 @@ func (s *OpenAIChatStream) Next(data []byte) ([]converse.StreamEvent, error) {
 		s.usage = usage(c.Usage)
 	}
 	for _, ch := range c.Choices {
-		if ch.Index != 0 || s.finished {
+		if ch.Index != 0 || s.stopped {
 			continue // one choice is asked for; n > 1 is not Converse
 		}
 		if d := ch.Delta; d != nil {
 			if r := d.reasoning(); r != "" {
-				s.openBlock(blockReasoning)
-				s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: s.index, Delta: converse.Delta{ReasoningContent: &converse.ReasoningDelta{Text: &r}}}})
+				s.delta(s.openBlock(blockReasoning), converse.Delta{ReasoningContent: &converse.ReasoningDelta{Text: &r}})
 			}
 			if d.Content != nil && *d.Content != "" {
-				s.openBlock(blockText)
-				text := *d.Content
-				s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: s.index, Delta: converse.Delta{Text: &text}}})
+				s.text(*d.Content)
 			}
 			for _, tc := range d.ToolCalls {
 				s.toolFragment(tc)
@@ -146,51 +119,7 @@ func (s *OpenAIChatStream) Next(data []byte) ([]converse.StreamEvent, error) {
 // that finished but lost its "[DONE]" ends normally; its usage is zero
 // if the usage chunk was lost too.
 func (s *OpenAIChatStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	if s.done {
-		return nil, nil
-	}
-	s.out = s.out[:0]
-	if !s.finished {
-		return nil, s.fail(&converse.Error{Kind: converse.KindModelStreamError, Message: MsgStreamEnded})
-	}
-	s.done = true
-	s.emit(converse.StreamEvent{Metadata: &converse.MetadataEvent{Usage: s.usage}})
-	return s.out, nil
-}
-
-func (s *OpenAIChatStream) fail(err *converse.Error) error {
-	s.err = err
-	return err
-}
-
-func (s *OpenAIChatStream) emit(ev converse.StreamEvent) { s.out = append(s.out, ev) }
-
-func (s *OpenAIChatStream) start() {
-	if !s.started {
-		s.started = true
-		s.emit(converse.StreamEvent{MessageStart: &converse.MessageStartEvent{Role: converse.RoleAssistant}})
-	}
-}
-
-// openBlock makes a block of kind k (not a tool) the open one.
-func (s *OpenAIChatStream) openBlock(k blockKind) {
-	if s.open == k {
-		return
-	}
-	s.closeBlock()
-	s.open, s.index = k, s.next
-	s.next++
-}
-
-func (s *OpenAIChatStream) closeBlock() {
-	if s.open == blockNone {
-		return
-	}
-	s.emit(converse.StreamEvent{ContentBlockStop: &converse.ContentBlockStopEvent{ContentBlockIndex: s.index}})
-	s.open, s.openTool = blockNone, nil
+	return s.end(s.usage, 0)
 }
 
 // toolFragment handles one tool_calls delta: the first fragment of a call
@@ -233,19 +162,15 @@ func (s *OpenAIChatStream) toolFragment(tc oaiToolCall) {
 		t.pending = ""
 	}
 	if args != "" {
-		s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: t.block, Delta: converse.Delta{ToolUse: &converse.ToolUseDelta{Input: args}}}})
+		s.toolInput(t.block, args)
 	}
 }
 
 func (s *OpenAIChatStream) startTool(t *streamTool, key int) {
-	s.closeBlock()
 	if t.id == "" {
 		t.id = fmt.Sprintf("tooluse_%d", key)
 	}
-	t.block = s.next
-	s.open, s.openTool, s.index = blockTool, t, s.next
-	s.next++
-	s.emit(converse.StreamEvent{ContentBlockStart: &converse.ContentBlockStartEvent{ContentBlockIndex: t.block, Start: converse.ContentBlockStart{ToolUse: &converse.ToolUseStart{ToolUseID: t.id, Name: t.name}}}})
+	t.block = s.openTool(t.id, t.name)
 }
 
 // finish closes the open block and sends messageStop.
@@ -254,16 +179,10 @@ func (s *OpenAIChatStream) finish(reason converse.StopReason) {
 		if t := s.tools[key]; t.block < 0 {
 			s.startTool(t, key)
 			if t.pending != "" {
-				s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: t.block, Delta: converse.Delta{ToolUse: &converse.ToolUseDelta{Input: t.pending}}}})
+				s.toolInput(t.block, t.pending)
 			}
 		}
 	}
-	if s.next == 0 {
-		empty := ""
-		s.openBlock(blockText)
-		s.emit(converse.StreamEvent{ContentBlockDelta: &converse.ContentBlockDeltaEvent{ContentBlockIndex: s.index, Delta: converse.Delta{Text: &empty}}})
-	}
-	s.closeBlock()
-	s.finished = true
-	s.emit(converse.StreamEvent{MessageStop: &converse.MessageStopEvent{StopReason: reason}})
+	s.emptyText()
+	s.stop(reason, nil)
 }
