@@ -117,7 +117,7 @@ func (Jurassic2) Response(req *converse.Request, body []byte) (*converse.Respons
 		StopReason: jurassicStopReason(c.FinishReason.Reason),
 	}
 	if m := r.Metrics; m != nil {
-		resp.Usage = converse.Usage{InputTokens: m.InputTokenCount, OutputTokens: m.OutputTokenCount, TotalTokens: m.InputTokenCount + m.OutputTokenCount}
+		resp.Usage = m.usage()
 		resp.Metrics.LatencyMs = m.InvocationLatency
 	}
 	return resp, nil
@@ -147,37 +147,32 @@ func (Jurassic2) NewStream(req *converse.Request) ChunkDecoder {
 }
 
 type jurassicStream struct {
-	req  *converse.Request
-	evs  []converse.StreamEvent // the events of the answer, metadata last
-	sent bool
-	done bool
-	err  error
+	eventBuilder
+	req *converse.Request
+	evs []converse.StreamEvent // the events of the answer, metadata last
 }
 
 func (s *jurassicStream) Next(chunk []byte) ([]converse.StreamEvent, error) {
-	if s.err != nil || s.done {
+	if !s.begin() {
 		return nil, s.err
 	}
-	if s.sent {
-		s.err = converse.Errorf(converse.KindModelStreamError, MsgMalformedStream)
-		return nil, s.err
+	if s.stopped { // a second answer
+		return nil, s.failf(MsgMalformedStream)
 	}
 	resp, err := Jurassic2{}.Response(s.req, chunk)
 	if err != nil {
-		s.err = converse.Errorf(converse.KindModelStreamError, MsgMalformedStream)
-		return nil, s.err
+		return nil, s.failf(MsgMalformedStream)
 	}
-	s.sent, s.evs = true, converse.Events(resp)
+	s.evs, s.stopped = converse.Events(resp), true
 	return s.evs[:len(s.evs)-1], nil
 }
 
 func (s *jurassicStream) End() ([]converse.StreamEvent, error) {
-	if s.err != nil || s.done {
+	if !s.begin() {
 		return nil, s.err
 	}
-	if !s.sent {
-		s.err = converse.Errorf(converse.KindModelStreamError, MsgStreamEnded)
-		return nil, s.err
+	if !s.stopped {
+		return nil, s.failf(MsgStreamEnded)
 	}
 	s.done = true
 	return s.evs[len(s.evs)-1:], nil
