@@ -26,7 +26,7 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 	case gguf.TypeF32:
 		return kernel{rows: dotRows(dotF32SIMD)}, true
 	case gguf.TypeQ8_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: dotRows(dotQ8_0SIMD)}, true
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ8_0}, true
 	case gguf.TypeQ4_K:
 		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K}, true
 	case gguf.TypeQ6_K:
@@ -63,7 +63,17 @@ var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
 	return &t
 })
 
-func prepQ8_0(p *prepared) { p.q8 = quantizeQ8_0(p.f, make([]blockQ8_0, 0, len(p.f)/32)) }
+// prepQ8_0 quantises the activations to Q8_0 and lays their scales out as
+// float32, padded to a multiple of 8 with zeros, for rowsQ8_0.
+func prepQ8_0(p *prepared) {
+	n := len(p.f) / 32
+	p.q8 = quantizeQ8_0(p.f, make([]blockQ8_0, 0, n))
+	tab := halfTable()
+	p.q8d = make([]float32, (n+7)&^7)
+	for i := range p.q8 {
+		p.q8d[i] = tab[p.q8[i].d]
+	}
+}
 
 // prepQ8K quantises the activations to Q8_K and lays their scales out
 // contiguously, padded to a multiple of 8 with zeros.
@@ -111,29 +121,52 @@ func dotF32SIMD(row []byte, p *prepared) float32 {
 // only, so the two encodings never interleave (see hsum).
 const chunk = 64
 
-// dotQ8_0SIMD is sketch G of go-dependencies.md: |w|·sign(x, w) with
-// VPMADDUBSW, pairs summed with VPMADDWD, scaled by both block scales in
-// float. Weight blocks are read in place: blockQ8_0 has the GGUF layout.
-func dotQ8_0SIMD(row []byte, p *prepared) float32 {
-	w := unsafe.Slice((*blockQ8_0)(unsafe.Pointer(unsafe.SliceData(row))), len(row)/34)
-	x := p.q8[:len(w)]
-	tab := halfTable()
-	var scale [chunk + 4]float32 // +4: each block loads 4 floats
-	acc, ones := archsimd.BroadcastFloat32x8(0), archsimd.BroadcastInt16x16(1)
-	for lo := 0; lo < len(w); lo += chunk {
-		w, x := w[lo:min(lo+chunk, len(w))], x[lo:min(lo+chunk, len(w))]
-		archsimd.ClearAVXUpperBits()
-		for i := range w {
-			scale[i] = tab[w[i].d] * tab[x[i].d]
+// rowsQ8_0 is sketch G of go-dependencies.md given the K-quant treatment
+// (see kquant_simd.go): per row and chunk of blocks, an integer pass
+// gathers the weights' fp16 scales, a vector pass converts eight at a time
+// (half8) and multiplies them with the activations' scales, and a vector
+// pass does the dot products (|w|·sign(x, w) with VPMADDUBSW, pairs summed
+// with VPMADDWD) into two accumulators. Weight blocks are read in place:
+// blockQ8_0 has the GGUF layout.
+func rowsQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	var hd [chunk]uint32
+	var scale [chunk + 8]float32 // +8: each block loads 4 floats; half8 stores 8
+	nb := m.Cols / 32
+	hc := newHalfConsts()
+	ones := archsimd.BroadcastInt16x16(1)
+	x := p.q8
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ8_0)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		acc0, acc1 := archsimd.Float32x8{}, archsimd.Float32x8{}
+		for c := 0; c < nb; c += chunk {
+			n := min(chunk, nb-c)
+			w, x, xd := w[c:c+n], x[c:c+n], p.q8d[c:]
+			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
+			for i := range w {
+				hd[i] = uint32(w[i].d)
+			}
+			for i := 0; i < n; i += 8 {
+				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).Mul(archsimd.LoadFloat32x8Slice(xd[i:])).StoreSlice(scale[i:])
+			}
+			i := 0
+			for ; i+2 <= n; i += 2 {
+				qw0, qx0 := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
+				qw1, qx1 := archsimd.LoadInt8x32(&w[i+1].qs), archsimd.LoadInt8x32(&x[i+1].qs)
+				s0 := qw0.Abs().AsUint8x32().DotProductPairsSaturated(qx0.CopySign(qw0)).DotProductPairs(ones)
+				s1 := qw1.Abs().AsUint8x32().DotProductPairsSaturated(qx1.CopySign(qw1)).DotProductPairs(ones)
+				acc0 = s0.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8(), acc0)
+				acc1 = s1.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(scale[i+1:]).Broadcast1To8(), acc1)
+			}
+			if i < n {
+				qw, qx := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
+				s := qw.Abs().AsUint8x32().DotProductPairsSaturated(qx.CopySign(qw)).DotProductPairs(ones)
+				acc0 = s.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8(), acc0)
+			}
 		}
-		for i := range w {
-			qw, qx := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
-			s := qw.Abs().AsUint8x32().DotProductPairsSaturated(qx.CopySign(qw)).DotProductPairs(ones)
-			d := archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8()
-			acc = s.ConvertToFloat32().MulAdd(d, acc)
-		}
+		dst[r] = hsum(acc0.Add(acc1))
 	}
-	return hsum(acc)
 }
 
 // clearUpper clears the upper halves of the vector registers before scalar

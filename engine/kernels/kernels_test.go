@@ -154,7 +154,13 @@ func refMatVec(t *testing.T, m Matrix, x []float32) (y, bound []float64) {
 func TestMatVecMatchesDequantizedFloatMath(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, typ := range gguf.Types() {
-		for _, shape := range [][2]int{{7, 256}, {300, 512}, {1030, 256}, {9, 256 * 70}} {
+		shapes := [][2]int{{7, 256}, {300, 512}, {1030, 256}, {9, 256 * 70}}
+		if typ.BlockSize() < 256 {
+			// Block counts that are odd and not a multiple of 8, within
+			// one kernel chunk and across several.
+			shapes = append(shapes, [2]int{5, 96}, [2]int{3, 32 * 131})
+		}
+		for _, shape := range shapes {
 			t.Run(fmt.Sprintf("%v/%dx%d", typ, shape[0], shape[1]), func(t *testing.T) {
 				rows, cols := shape[0], shape[1]
 				enc, err := Quantize(typ, randomVector(r, rows*cols))

@@ -100,6 +100,9 @@ func dotRows(dot func([]byte, *prepared) float32) func([]float32, Matrix, *prepa
 type prepared struct {
 	f   []float32
 	q8  []blockQ8_0
+	// q8d holds the Q8_0 block scales as float32, zero-padded to a
+	// multiple of 8, for kernels that load eight of them at once.
+	q8d []float32
 	q8k []blockQ8K
 	// kd holds the Q8_K block scales contiguously, zero-padded to a
 	// multiple of 8, for kernels that load eight of them at once.
