@@ -98,8 +98,8 @@ func dotRows(dot func([]byte, *prepared) float32) func([]float32, Matrix, *prepa
 // One prepared serves every matrix type multiplied with the same x (a
 // layer's Q, K and V may mix Q4_K and Q6_K): each form is made once.
 type prepared struct {
-	f   []float32
-	q8  []blockQ8_0
+	f  []float32
+	q8 []blockQ8_0
 	// q8d holds the Q8_0 block scales as float32, zero-padded to a
 	// multiple of 8, for kernels that load eight of them at once.
 	q8d []float32
