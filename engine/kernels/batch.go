@@ -50,6 +50,10 @@ func (p *Pool) MatMuls(xs [][]float32, bs ...Batch) {
 	// at a time so that each tile is fetched once and reused from cache.
 	tile := func(i, lo, hi int) {
 		bt := bs[i]
+		if ks[i].batch != nil {
+			ks[i].batch(bt.Dst, bt.M, preps, lo, hi)
+			return
+		}
 		for t := lo; t < hi; t += batchTile {
 			te := min(t+batchTile, hi)
 			for b := range preps {

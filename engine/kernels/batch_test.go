@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -90,5 +91,35 @@ func TestMatMulsPanicsOnShapeMismatch(t *testing.T) {
 			}()
 			p.MatMuls(c.xs, Batch{Dst: c.dst, M: m})
 		})
+	}
+}
+
+// BenchmarkMatMuls reports the time per vector of a 32-vector batch, to
+// set against BenchmarkMatVec's time per product.
+func BenchmarkMatMuls(b *testing.B) {
+	const rows, cols, batch = 2048, 2048, 32
+	r := rand.New(rand.NewPCG(7, 8))
+	w := randomVector(r, rows*cols)
+	xs := make([][]float32, batch)
+	dst := make([][]float32, batch)
+	for i := range xs {
+		xs[i], dst[i] = randomVector(r, cols), make([]float32, rows)
+	}
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
+		enc, err := Quantize(typ, w)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, _ := NewMatrix(typ, rows, cols, enc)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%v/%dx%d/batch=%d/threads=%d", typ, rows, cols, batch, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				for b.Loop() {
+					p.MatMuls(xs, Batch{Dst: dst, M: m})
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*batch), "µs/vector")
+			})
+		}
 	}
 }

@@ -28,7 +28,7 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 	case gguf.TypeQ8_0:
 		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ8_0}, true
 	case gguf.TypeQ4_K:
-		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K}, true
+		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K, batch: rowsQ4_KBatch}, true
 	case gguf.TypeQ6_K:
 		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ6_K}, true
 	}

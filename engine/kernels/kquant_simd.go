@@ -233,3 +233,116 @@ func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		dst[r] = hsum(acc)
 	}
 }
+
+// rowsQ4_KBatch multiplies rows lo..hi-1 of a Q4_K matrix with every
+// activation vector of a batch (ps[b] into dst[b]). It unpacks each weight
+// block once (nibbles, and sub-block scales spread for VPMADDWD) and then
+// runs it against every vector, so a batch costs little more than the
+// integer products themselves; rowsQ4_K redoes that unpacking per vector.
+// Per vector it does the same floating-point operations in the same order as
+// rowsQ4_K, so the results are the same bit for bit.
+func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	nv := len(ps)
+	var hd, hm [kchunk]uint32
+	var packed [kchunk][4]uint64
+	var wd, wm [kchunk + 8]float32
+	// Per vector: its block scales times the weights' (d then dmin, each
+	// kchunk+8 long), and its two accumulators (8 lanes each).
+	scales := make([]float32, nv*2*(kchunk+8))
+	accs := make([]float32, nv*16)
+	var b, scaleIdx, minIdx [32]int8
+	nb := m.Cols / 256
+	hc := newHalfConsts()
+	low := archsimd.BroadcastUint8x32(0x0f)
+	four := archsimd.BroadcastUint32x8(4)
+	var shuf [8]archsimd.Int8x32 // as in rowsQ4_K
+	for j := range shuf {
+		for k := 0; k < 32; k += 2 {
+			b[k], b[k+1] = int8(2*j), int8(2*j+1)
+		}
+		shuf[j] = archsimd.LoadInt8x32(&b)
+	}
+	for i := range 8 {
+		scaleIdx[2*i], scaleIdx[16+2*i] = int8(i), int8(i)
+		scaleIdx[2*i+1], scaleIdx[16+2*i+1] = -128, -128
+	}
+	for k := range 8 {
+		lo, hi := int8(8+k/2), int8(12+k/2)
+		minIdx[2*k], minIdx[2*k+1] = lo, -128
+		minIdx[16+2*k], minIdx[16+2*k+1] = hi, -128
+	}
+	scaleSpread, minSpread := archsimd.LoadInt8x32(&scaleIdx), archsimd.LoadInt8x32(&minIdx)
+	zero := archsimd.Float32x8{}
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		for v := range nv {
+			zero.StoreSlice(accs[16*v:])
+			zero.StoreSlice(accs[16*v+8:])
+		}
+		for c := 0; c < nb; c += kchunk {
+			n := min(kchunk, nb-c)
+			w := w[c : c+n]
+			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
+			for i := range w {
+				b := &w[i]
+				sc, mn := unpackQ4KScales(&b.scales)
+				hd[i], hm[i] = uint32(b.d), uint32(b.dmin)
+				packed[i][0], packed[i][1], packed[i][2], packed[i][3] = sc, mn, sc, mn
+			}
+			for i := 0; i < n; i += 8 {
+				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).StoreSlice(wd[i:])
+				half8(archsimd.LoadUint32x8Slice(hm[i:]), &hc).StoreSlice(wm[i:])
+			}
+			for v := range nv {
+				ds := scales[v*2*(kchunk+8):]
+				ms := ds[kchunk+8:]
+				kd := ps[v].kd[c:]
+				for i := 0; i < n; i += 8 {
+					xd := archsimd.LoadFloat32x8Slice(kd[i:])
+					archsimd.LoadFloat32x8Slice(wd[i:]).Mul(xd).StoreSlice(ds[i:])
+					archsimd.LoadFloat32x8Slice(wm[i:]).Mul(xd).StoreSlice(ms[i:])
+				}
+			}
+			for i := range w {
+				blk := &w[i]
+				raw := archsimd.LoadUint64x4(&packed[i]).AsInt8x32()
+				sv := raw.PermuteOrZeroGrouped(scaleSpread)
+				mins := raw.PermuteOrZeroGrouped(minSpread).AsInt16x16()
+				var ws [8]archsimd.Int16x16
+				var nib [8]archsimd.Uint8x32
+				for j := range 4 {
+					bits := archsimd.LoadUint8x32((*[32]uint8)(blk.qs[32*j:]))
+					nib[2*j] = bits.And(low)
+					nib[2*j+1] = bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+					ws[2*j] = sv.PermuteOrZeroGrouped(shuf[2*j]).AsInt16x16()
+					ws[2*j+1] = sv.PermuteOrZeroGrouped(shuf[2*j+1]).AsInt16x16()
+				}
+				for v := range nv {
+					q := &ps[v].q8k[c+i]
+					msum := mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
+					var sumi archsimd.Int32x8
+					for j := range 4 {
+						xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
+						xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
+						pl := nib[2*j].DotProductPairsSaturated(xl).DotProductPairs(ws[2*j])
+						ph := nib[2*j+1].DotProductPairsSaturated(xh).DotProductPairs(ws[2*j+1])
+						sumi = sumi.Add(pl.Add(ph))
+					}
+					ds := scales[v*2*(kchunk+8):]
+					ms := ds[kchunk+8:]
+					acc := sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs[16*v:]))
+					accm := msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs[16*v+8:]))
+					acc.StoreSlice(accs[16*v:])
+					accm.StoreSlice(accs[16*v+8:])
+				}
+			}
+		}
+		for v := range nv {
+			acc := archsimd.LoadFloat32x8Slice(accs[16*v:])
+			accm := archsimd.LoadFloat32x8Slice(accs[16*v+8:])
+			dst[v][r] = hsum(acc.Sub(accm))
+		}
+	}
+}

@@ -136,6 +136,10 @@ type kernel struct {
 	prep func(*prepared)
 	form uint8
 	rows func(dst []float32, m Matrix, p *prepared, lo, hi int)
+	// batch, when set, does rows for several activation vectors at once
+	// (ps[b] into dst[b]), reusing each weight block's decoding; it must
+	// give exactly what rows gives for each vector.
+	batch func(dst [][]float32, m Matrix, ps []prepared, lo, hi int)
 }
 
 // kernelFor returns the fastest kernel built in for t: the SIMD one when this
