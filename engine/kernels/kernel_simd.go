@@ -30,7 +30,7 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 	case gguf.TypeQ4_K:
 		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K, batch: rowsQ4_KBatch}, true
 	case gguf.TypeQ6_K:
-		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ6_K}, true
+		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ6_K, batch: rowsQ6_KBatch}, true
 	}
 	return kernel{}, false
 }
