@@ -15,9 +15,9 @@ import (
 var hasAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
 
 // simdKernel returns the archsimd kernel for t, if there is one and the CPU
-// has AVX2 and FMA. F32, Q8_0, Q4_K and Q6_K (issue 7, item 7: Q4_K_M files
-// keep output and ffn_down in Q6_K) have one; the other types use the
-// portable kernels.
+// has AVX2 and FMA. F32, F16, BF16, Q8_0, Q4_K and Q6_K (issue 7, item 7:
+// Q4_K_M files keep output and ffn_down in Q6_K) have one; Q4_0 uses the
+// portable kernel.
 func simdKernel(t gguf.Type) (kernel, bool) {
 	if !hasAVX2 {
 		return kernel{}, false
@@ -25,6 +25,10 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 	switch t {
 	case gguf.TypeF32:
 		return kernel{rows: dotRows(dotF32SIMD)}, true
+	case gguf.TypeF16:
+		return kernel{rows: dotRows(dotF16SIMD)}, true
+	case gguf.TypeBF16:
+		return kernel{rows: dotRows(dotBF16SIMD)}, true
 	case gguf.TypeQ8_0:
 		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ8_0}, true
 	case gguf.TypeQ4_K:
@@ -39,7 +43,7 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 // logs and benchmark reports.
 func Accel() string {
 	if hasAVX2 {
-		return "AVX2 (simd/archsimd) for F32, Q8_0, Q4_K, Q6_K; portable Go for the rest"
+		return "AVX2 (simd/archsimd) for F32, F16, BF16, Q8_0, Q4_K, Q6_K; portable Go for Q4_0"
 	}
 	return "portable Go (CPU lacks AVX2/FMA)"
 }
