@@ -319,23 +319,33 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 					ws[2*j] = sv.PermuteOrZeroGrouped(shuf[2*j]).AsInt16x16()
 					ws[2*j+1] = sv.PermuteOrZeroGrouped(shuf[2*j+1]).AsInt16x16()
 				}
-				for v := range nv {
+				// Two vectors per pass: each decoded weight vector loaded
+				// from the stack serves both.
+				v := 0
+				for ; v+2 <= nv; v += 2 {
+					q0, q1 := &ps[v].q8k[c+i], &ps[v+1].q8k[c+i]
+					var sumi0, sumi1 archsimd.Int32x8
+					for j := range 4 {
+						nl, nh, wl, wh := nib[2*j], nib[2*j+1], ws[2*j], ws[2*j+1]
+						pl0 := nl.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q0.qs[64*j:]))).DotProductPairs(wl)
+						ph0 := nh.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q0.qs[64*j+32:]))).DotProductPairs(wh)
+						pl1 := nl.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q1.qs[64*j:]))).DotProductPairs(wl)
+						ph1 := nh.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q1.qs[64*j+32:]))).DotProductPairs(wh)
+						sumi0 = sumi0.Add(pl0.Add(ph0))
+						sumi1 = sumi1.Add(pl1.Add(ph1))
+					}
+					q4acc(accs[16*v:], scales[v*2*(kchunk+8):], i, sumi0, mins.DotProductPairs(archsimd.LoadInt16x16(&q0.bsums)))
+					q4acc(accs[16*(v+1):], scales[(v+1)*2*(kchunk+8):], i, sumi1, mins.DotProductPairs(archsimd.LoadInt16x16(&q1.bsums)))
+				}
+				for ; v < nv; v++ {
 					q := &ps[v].q8k[c+i]
-					msum := mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
 					var sumi archsimd.Int32x8
 					for j := range 4 {
-						xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
-						xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
-						pl := nib[2*j].DotProductPairsSaturated(xl).DotProductPairs(ws[2*j])
-						ph := nib[2*j+1].DotProductPairsSaturated(xh).DotProductPairs(ws[2*j+1])
+						pl := nib[2*j].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))).DotProductPairs(ws[2*j])
+						ph := nib[2*j+1].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))).DotProductPairs(ws[2*j+1])
 						sumi = sumi.Add(pl.Add(ph))
 					}
-					ds := scales[v*2*(kchunk+8):]
-					ms := ds[kchunk+8:]
-					acc := sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs[16*v:]))
-					accm := msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs[16*v+8:]))
-					acc.StoreSlice(accs[16*v:])
-					accm.StoreSlice(accs[16*v+8:])
+					q4acc(accs[16*v:], scales[v*2*(kchunk+8):], i, sumi, mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums)))
 				}
 			}
 		}
@@ -438,4 +448,16 @@ func rowsQ6_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 			dst[v][r] = hsum(archsimd.LoadFloat32x8Slice(accs[8*v:]))
 		}
 	}
+}
+
+// q4acc adds one Q4_K block's integer sums, scaled, to a vector's two
+// accumulators in accs (acc then accm, 8 lanes each); ds holds the
+// vector's d scales then, kchunk+8 on, its dmin scales. The operations are
+// rowsQ4_K's, in its order.
+func q4acc(accs, ds []float32, i int, sumi, msum archsimd.Int32x8) {
+	ms := ds[kchunk+8:]
+	acc := sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs))
+	accm := msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs[8:]))
+	acc.StoreSlice(accs)
+	accm.StoreSlice(accs[8:])
 }
