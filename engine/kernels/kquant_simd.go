@@ -135,17 +135,22 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 				sv := raw.PermuteOrZeroGrouped(scaleSpread)
 				mins := raw.PermuteOrZeroGrouped(minSpread).AsInt16x16()
 				msum := mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
-				var sumi archsimd.Int32x8
-				for j := range 4 {
-					bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
-					l := bits.And(low)
-					h := bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
-					xl := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))
-					xh := archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))
-					pl := l.DotProductPairsSaturated(xl).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[2*j]).AsInt16x16())
-					ph := h.DotProductPairsSaturated(xh).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[2*j+1]).AsInt16x16())
-					sumi = sumi.Add(pl.Add(ph))
-				}
+				// The four 64-value steps, unrolled so that no index is
+				// spilled, into two accumulators (integer: order-free).
+				qs, xs := &b.qs, &q.qs
+				b0 := archsimd.LoadUint8x32((*[32]uint8)(qs[0:]))
+				b1 := archsimd.LoadUint8x32((*[32]uint8)(qs[32:]))
+				b2 := archsimd.LoadUint8x32((*[32]uint8)(qs[64:]))
+				b3 := archsimd.LoadUint8x32((*[32]uint8)(qs[96:]))
+				s0 := b0.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[0:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[0]).AsInt16x16())
+				s1 := b0.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[32:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[1]).AsInt16x16())
+				s0 = s0.Add(b1.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[64:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[2]).AsInt16x16()))
+				s1 = s1.Add(b1.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[96:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[3]).AsInt16x16()))
+				s0 = s0.Add(b2.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[128:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[4]).AsInt16x16()))
+				s1 = s1.Add(b2.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[160:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[5]).AsInt16x16()))
+				s0 = s0.Add(b3.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[6]).AsInt16x16()))
+				s1 = s1.Add(b3.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[7]).AsInt16x16()))
+				sumi := s0.Add(s1)
 				acc = sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8(), acc)
 				accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(mscale[i:]).Broadcast1To8(), accm)
 			}
