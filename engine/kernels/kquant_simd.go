@@ -329,16 +329,32 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 				v := 0
 				for ; v+2 <= nv; v += 2 {
 					q0, q1 := &ps[v].q8k[c+i], &ps[v+1].q8k[c+i]
-					var sumi0, sumi1 archsimd.Int32x8
-					for j := range 4 {
-						nl, nh, wl, wh := nib[2*j], nib[2*j+1], ws[2*j], ws[2*j+1]
-						pl0 := nl.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q0.qs[64*j:]))).DotProductPairs(wl)
-						ph0 := nh.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q0.qs[64*j+32:]))).DotProductPairs(wh)
-						pl1 := nl.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q1.qs[64*j:]))).DotProductPairs(wl)
-						ph1 := nh.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q1.qs[64*j+32:]))).DotProductPairs(wh)
-						sumi0 = sumi0.Add(pl0.Add(ph0))
-						sumi1 = sumi1.Add(pl1.Add(ph1))
-					}
+					// Unrolled (constant indices: nothing spilled per step).
+					x0, x1 := &q0.qs, &q1.qs
+					n0, w0 := nib[0], ws[0]
+					sumi0 := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[0:]))).DotProductPairs(w0)
+					sumi1 := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[0:]))).DotProductPairs(w0)
+					n1, w1 := nib[1], ws[1]
+					sumi0 = sumi0.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[32:]))).DotProductPairs(w1))
+					sumi1 = sumi1.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[32:]))).DotProductPairs(w1))
+					n2, w2 := nib[2], ws[2]
+					sumi0 = sumi0.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[64:]))).DotProductPairs(w2))
+					sumi1 = sumi1.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[64:]))).DotProductPairs(w2))
+					n3, w3 := nib[3], ws[3]
+					sumi0 = sumi0.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[96:]))).DotProductPairs(w3))
+					sumi1 = sumi1.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[96:]))).DotProductPairs(w3))
+					n4, w4 := nib[4], ws[4]
+					sumi0 = sumi0.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[128:]))).DotProductPairs(w4))
+					sumi1 = sumi1.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[128:]))).DotProductPairs(w4))
+					n5, w5 := nib[5], ws[5]
+					sumi0 = sumi0.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[160:]))).DotProductPairs(w5))
+					sumi1 = sumi1.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[160:]))).DotProductPairs(w5))
+					n6, w6 := nib[6], ws[6]
+					sumi0 = sumi0.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[192:]))).DotProductPairs(w6))
+					sumi1 = sumi1.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[192:]))).DotProductPairs(w6))
+					n7, w7 := nib[7], ws[7]
+					sumi0 = sumi0.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[224:]))).DotProductPairs(w7))
+					sumi1 = sumi1.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[224:]))).DotProductPairs(w7))
 					q4acc(accs[16*v:], scales[v*2*(kchunk+8):], i, sumi0, mins.DotProductPairs(archsimd.LoadInt16x16(&q0.bsums)))
 					q4acc(accs[16*(v+1):], scales[(v+1)*2*(kchunk+8):], i, sumi1, mins.DotProductPairs(archsimd.LoadInt16x16(&q1.bsums)))
 				}
