@@ -211,10 +211,11 @@ func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 				// The stored values are q+32: take 32·Σ scale·(16-value sum) off.
 				off := sc.ExtendToInt16().DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
 				sumi := archsimd.Int32x8{}.Sub(off.AsUint32x8().ShiftLeft(five).AsInt32x8())
-				for h := range 2 {
-					ql1 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[64*h:]))
-					ql2 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[64*h+32:]))
-					qh := archsimd.LoadUint8x32((*[32]uint8)(b.qh[32*h:]))
+				// Both halves unrolled (constant offsets: nothing spilled).
+				{
+					ql1 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[0:]))
+					ql2 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[32:]))
+					qh := archsimd.LoadUint8x32((*[32]uint8)(b.qh[0:]))
 					qh32 := qh.AsUint32x8()
 					h0 := qh.And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
 					h1 := qh32.ShiftRight(two).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
@@ -224,11 +225,31 @@ func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 					q1 := ql2.And(m4).Or(h1)
 					q2 := ql1.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h2)
 					q3 := ql2.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h3)
-					x8 := q.qs[128*h:]
-					p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[0:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h]).ExtendToInt16())
-					p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[32:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h+1]).ExtendToInt16())
-					p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[64:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h+2]).ExtendToInt16())
-					p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[96:]))).DotProductPairs(sc.PermuteOrZero(shuf[4*h+3]).ExtendToInt16())
+					x8 := q.qs[0:]
+					p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[0:]))).DotProductPairs(sc.PermuteOrZero(shuf[0]).ExtendToInt16())
+					p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[32:]))).DotProductPairs(sc.PermuteOrZero(shuf[1]).ExtendToInt16())
+					p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[64:]))).DotProductPairs(sc.PermuteOrZero(shuf[2]).ExtendToInt16())
+					p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[96:]))).DotProductPairs(sc.PermuteOrZero(shuf[3]).ExtendToInt16())
+					sumi = sumi.Add(p0.Add(p1)).Add(p2.Add(p3))
+				}
+				{
+					ql1 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[64:]))
+					ql2 := archsimd.LoadUint8x32((*[32]uint8)(b.ql[96:]))
+					qh := archsimd.LoadUint8x32((*[32]uint8)(b.qh[32:]))
+					qh32 := qh.AsUint32x8()
+					h0 := qh.And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					h1 := qh32.ShiftRight(two).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					h2 := qh32.ShiftRight(four).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					h3 := qh32.ShiftRight(six).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
+					q0 := ql1.And(m4).Or(h0)
+					q1 := ql2.And(m4).Or(h1)
+					q2 := ql1.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h2)
+					q3 := ql2.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h3)
+					x8 := q.qs[128:]
+					p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[0:]))).DotProductPairs(sc.PermuteOrZero(shuf[4]).ExtendToInt16())
+					p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[32:]))).DotProductPairs(sc.PermuteOrZero(shuf[5]).ExtendToInt16())
+					p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[64:]))).DotProductPairs(sc.PermuteOrZero(shuf[6]).ExtendToInt16())
+					p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x8[96:]))).DotProductPairs(sc.PermuteOrZero(shuf[7]).ExtendToInt16())
 					sumi = sumi.Add(p0.Add(p1)).Add(p2.Add(p3))
 				}
 				d := archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8()
