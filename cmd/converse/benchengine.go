@@ -53,15 +53,14 @@ func (c *BenchEngineCommand) Run(ctx context.Context, args []string) error {
 	st := m.NewState(*prompt + *decode + 1)
 	sampler := llama.NewSampler(llama.SamplerConfig{})
 
+	tokens := make([]int, *prompt)
+	for i := range tokens {
+		tokens[i] = i % cfg.Vocab
+	}
 	start := time.Now()
-	var logits []float32
-	for i := range *prompt {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if logits, err = st.Forward(i % cfg.Vocab); err != nil {
-			return err
-		}
+	logits, err := st.Prefill(tokens) // the prompt in batches, as the local backend feeds it
+	if err != nil {
+		return err
 	}
 	prefill := time.Since(start)
 	start = time.Now()
