@@ -157,7 +157,7 @@ func (s *AI21Server) stream(w http.ResponseWriter, r *http.Request, reply Reply)
 	}
 	add(chunk(map[string]any{"content": ""}, finishReason(reply), u))
 	events = append(events, "[DONE]")
-	mistralSendEvents(w, r, events, reply, s.hang, s.noticeCancel) // the same SSE framing
+	mistralSendEvents(&s.scripted, w, r, events, reply) // the same SSE framing
 }
 
 // ai21CheckRequest validates a chat request against AI21's documented

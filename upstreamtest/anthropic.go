@@ -337,34 +337,11 @@ func anthropicCompleteEvents(model string, r AnthropicReply) []anthropicEvent {
 func (s *AnthropicServer) stream(w http.ResponseWriter, r *http.Request, events []anthropicEvent, reply AnthropicReply) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	rc := http.NewResponseController(w)
-	hangAt := reply.HangAfter
-	if hangAt == 0 {
-		hangAt = 2
-	}
+	frames := make([]string, len(events))
 	for i, ev := range events {
-		if reply.Hang && i == hangAt {
-			s.hang(r)
-			return
-		}
-		if reply.CutAfter > 0 && i == reply.CutAfter {
-			if conn, _, err := rc.Hijack(); err == nil {
-				conn.Close()
-			}
-			return
-		}
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, ev.data); err != nil {
-			s.noticeCancel()
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			s.noticeCancel()
-			return
-		}
+		frames[i] = "event: " + ev.name + "\ndata: " + ev.data + "\n\n"
 	}
-	if reply.Hang {
-		s.hang(r)
-	}
+	s.sendFrames(w, r, frames, reply.Hang, reply.HangAfter, 2, reply.CutAfter)
 }
 
 // anthropicRequest is what the server needs from a valid request.

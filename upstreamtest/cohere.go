@@ -174,7 +174,6 @@ func (s *CohereServer) stream(w http.ResponseWriter, r *http.Request, req cohere
 	} else {
 		w.Header().Set("Content-Type", "application/stream+json")
 	}
-	rc := http.NewResponseController(w)
 	var events []string
 	add := func(typ string, members map[string]any) {
 		ev := map[string]any{"is_finished": typ == "stream-end", "event_type": typ}
@@ -207,39 +206,14 @@ func (s *CohereServer) stream(w http.ResponseWriter, r *http.Request, req cohere
 	resp := cohereResponse(req, reply)
 	add("stream-end", map[string]any{"finish_reason": resp["finish_reason"], "response": resp})
 
-	hangAt := reply.HangAfter
-	if hangAt == 0 {
-		hangAt = 2
-	}
+	frames := make([]string, len(events))
 	for i, ev := range events {
-		if reply.Hang && i == hangAt {
-			s.hang(r)
-			return
-		}
-		if reply.CutAfter > 0 && i == reply.CutAfter {
-			// Close the connection mid-body: the client sees the chunked
-			// body end without its terminator.
-			if conn, _, err := rc.Hijack(); err == nil {
-				conn.Close()
-			}
-			return
-		}
-		line := ev + "\n"
+		frames[i] = ev + "\n"
 		if sse {
-			line = "data: " + ev + "\n\n"
-		}
-		if _, err := io.WriteString(w, line); err != nil {
-			s.noticeCancel()
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			s.noticeCancel()
-			return
+			frames[i] = "data: " + ev + "\n\n"
 		}
 	}
-	if reply.Hang {
-		s.hang(r)
-	}
+	s.sendFrames(w, r, frames, reply.Hang, reply.HangAfter, 2, reply.CutAfter)
 }
 
 // cohereRequest is what the server needs from a valid request.

@@ -258,36 +258,11 @@ func (s *CompletionsServer) completionsStream(w http.ResponseWriter, r *http.Req
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 	}
-	rc := http.NewResponseController(w)
-	hangAt := reply.HangAfter
-	if hangAt == 0 {
-		hangAt = 1
-	}
+	frames := make([]string, len(events))
 	for i, ev := range events {
-		if reply.Hang && i == hangAt {
-			s.hang(r)
-			return
-		}
-		if reply.CutAfter > 0 && i == reply.CutAfter {
-			// Close the connection mid-body: the client sees the chunked
-			// body end without its terminator.
-			if conn, _, err := rc.Hijack(); err == nil {
-				conn.Close()
-			}
-			return
-		}
-		if _, err := fmt.Fprintf(w, format, ev); err != nil {
-			s.noticeCancel()
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			s.noticeCancel()
-			return
-		}
+		frames[i] = fmt.Sprintf(format, ev)
 	}
-	if reply.Hang {
-		s.hang(r)
-	}
+	s.sendFrames(w, r, frames, reply.Hang, reply.HangAfter, 1, reply.CutAfter)
 }
 
 // completionsRequest is what the server needs from a valid request.

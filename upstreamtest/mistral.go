@@ -172,43 +172,18 @@ func (s *MistralServer) stream(w http.ResponseWriter, r *http.Request, model str
 	}
 	add(last)
 	events = append(events, "[DONE]")
-	mistralSendEvents(w, r, events, reply, s.hang, s.noticeCancel)
+	mistralSendEvents(&s.scripted, w, r, events, reply)
 }
 
 // mistralSendEvents writes events as server-sent events, flushing each, and
 // plays the stream faults of reply: Hang (after HangAfter events, default
 // 2) and CutAfter (the connection is closed after that many events).
-func mistralSendEvents(w http.ResponseWriter, r *http.Request, events []string, reply Reply, hang func(*http.Request), cancelled func()) {
-	rc := http.NewResponseController(w)
-	hangAt := reply.HangAfter
-	if hangAt == 0 {
-		hangAt = 2
-	}
+func mistralSendEvents(s *scripted[Reply], w http.ResponseWriter, r *http.Request, events []string, reply Reply) {
+	frames := make([]string, len(events))
 	for i, ev := range events {
-		if reply.Hang && i == hangAt {
-			hang(r)
-			return
-		}
-		if reply.CutAfter > 0 && i == reply.CutAfter {
-			// Close the connection mid-body: the client sees the chunked
-			// body end without its terminator.
-			if conn, _, err := rc.Hijack(); err == nil {
-				conn.Close()
-			}
-			return
-		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", ev); err != nil {
-			cancelled()
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			cancelled()
-			return
-		}
+		frames[i] = "data: " + ev + "\n\n"
 	}
-	if reply.Hang {
-		hang(r)
-	}
+	s.sendFrames(w, r, frames, reply.Hang, reply.HangAfter, 2, reply.CutAfter)
 }
 
 // mistralAllowed reports whether k is a request member Mistral's chat

@@ -174,7 +174,6 @@ func completion(model string, r Reply) map[string]any {
 func (s *OpenAIServer) stream(w http.ResponseWriter, r *http.Request, req request, reply Reply) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	rc := http.NewResponseController(w)
 	chunk := func(choices []any) map[string]any {
 		return map[string]any{"id": "chatcmpl-upstreamtest", "object": "chat.completion.chunk", "created": 1767225600, "model": req.Model, "choices": choices}
 	}
@@ -215,35 +214,11 @@ func (s *OpenAIServer) stream(w http.ResponseWriter, r *http.Request, req reques
 		events = append(events, "[DONE]")
 	}
 
-	hangAt := reply.HangAfter
-	if hangAt == 0 {
-		hangAt = 2
-	}
+	frames := make([]string, len(events))
 	for i, ev := range events {
-		if reply.Hang && i == hangAt {
-			s.hang(r)
-			return
-		}
-		if reply.CutAfter > 0 && i == reply.CutAfter {
-			// Close the connection mid-body: the client sees the chunked
-			// body end without its terminator.
-			if conn, _, err := rc.Hijack(); err == nil {
-				conn.Close()
-			}
-			return
-		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", ev); err != nil {
-			s.noticeCancel()
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			s.noticeCancel()
-			return
-		}
+		frames[i] = "data: " + ev + "\n\n"
 	}
-	if reply.Hang {
-		s.hang(r)
-	}
+	s.sendFrames(w, r, frames, reply.Hang, reply.HangAfter, 2, reply.CutAfter)
 }
 
 // split cuts s into n pieces of about equal rune counts (at least one

@@ -1,6 +1,7 @@
 package upstreamtest
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -105,5 +106,43 @@ func (s *scripted[R]) hang(r *http.Request) {
 	case <-r.Context().Done():
 		s.noticeCancel()
 	case <-s.quit:
+	}
+}
+
+// sendFrames writes a stream's frames (each already framed: an SSE event,
+// an NDJSON line) in order, flushing each, and plays the reply's stream
+// faults. With hang it waits for the client to go away before frame
+// hangAfter (defaultHangAt when 0), or after the last frame when the
+// stream is shorter; with cutAfter > 0 it closes the connection before
+// that frame, so the client sees the body end without its terminator. A
+// client that stops reading is noticed (Cancelled).
+func (s *scripted[R]) sendFrames(w http.ResponseWriter, r *http.Request, frames []string, hang bool, hangAfter, defaultHangAt, cutAfter int) {
+	rc := http.NewResponseController(w)
+	hangAt := hangAfter
+	if hangAt == 0 {
+		hangAt = defaultHangAt
+	}
+	for i, f := range frames {
+		if hang && i == hangAt {
+			s.hang(r)
+			return
+		}
+		if cutAfter > 0 && i == cutAfter {
+			if conn, _, err := rc.Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		if _, err := io.WriteString(w, f); err != nil {
+			s.noticeCancel()
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			s.noticeCancel()
+			return
+		}
+	}
+	if hang {
+		s.hang(r)
 	}
 }
