@@ -54,44 +54,45 @@ var chatBackends = map[string]func(config.Model) (converse.Backend, error){
 
 // transports build the destinations of the native backend kinds. Each is
 // called once per configuration entry and returns the destination for each
-// family that entry serves: most are one client for all; a text-completion
+// family that entry serves, and what to close when the server stops (nil
+// when nothing is held open): most are one client for all; a text-completion
 // server answers in the family's dialect, so it gets a client per family;
 // the local engine loads the model once and serves each family's dialect
 // from it.
-var transports = map[string]func(ctx context.Context, m config.Model) (func(family string) transport.Invoker, error){
-	config.BackendBedrock: func(ctx context.Context, m config.Model) (func(string) transport.Invoker, error) {
+var transports = map[string]func(ctx context.Context, m config.Model) (func(family string) transport.Invoker, io.Closer, error){
+	config.BackendBedrock: func(ctx context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
 		c, err := bedrock.New(ctx, bedrock.Config{Region: m.Region, EndpointURL: m.Endpoint, Timeout: m.Timeout, HTTPClient: upstreamHTTP})
-		return same(c), err
+		return same(c), nil, err
 	},
-	config.BackendAnthropic: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&anthropic.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
+	config.BackendAnthropic: func(_ context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
+		return same(&anthropic.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil, nil
 	},
-	config.BackendCompletions: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+	config.BackendCompletions: func(_ context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
 		return func(family string) transport.Invoker {
 			return &completions.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, API: completions.OpenAI, Dialect: dialects[family], Timeout: m.Timeout, HTTPClient: upstreamHTTP}
-		}, nil
+		}, nil, nil
 	},
-	config.BackendOllama: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+	config.BackendOllama: func(_ context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
 		base := cmp.Or(m.BaseURL, "http://127.0.0.1:11434")
 		return func(family string) transport.Invoker {
 			return &completions.Client{BaseURL: base, APIKey: m.APIKey, API: completions.Ollama, Dialect: dialects[family], Timeout: m.Timeout, HTTPClient: upstreamHTTP}
-		}, nil
+		}, nil, nil
 	},
-	config.BackendCohere: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&cohere.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
+	config.BackendCohere: func(_ context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
+		return same(&cohere.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil, nil
 	},
-	config.BackendMistral: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&mistral.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
+	config.BackendMistral: func(_ context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
+		return same(&mistral.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil, nil
 	},
-	config.BackendAI21: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
-		return same(&ai21.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil
+	config.BackendAI21: func(_ context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
+		return same(&ai21.Client{BaseURL: m.BaseURL, APIKey: m.APIKey, Timeout: m.Timeout, HTTPClient: upstreamHTTP}), nil, nil
 	},
-	config.BackendLocal: func(_ context.Context, m config.Model) (func(string) transport.Invoker, error) {
+	config.BackendLocal: func(_ context.Context, m config.Model) (func(string) transport.Invoker, io.Closer, error) {
 		e, err := local.Open(m.ModelPath, local.Options{Slots: m.Slots, Context: m.Context, Threads: m.Threads})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return func(family string) transport.Invoker { return &local.Client{Engine: e, Dialect: dialects[family]} }, nil
+		return func(family string) transport.Invoker { return &local.Client{Engine: e, Dialect: dialects[family]} }, e, nil
 	},
 }
 
@@ -187,12 +188,15 @@ func entriesFor(ctx context.Context, cfg *config.Config, id string, m config.Mod
 		}
 		chat = b
 	} else if open, ok := transports[m.Backend]; ok {
-		var err error
-		if dest, err = open(ctx, m); err != nil {
+		var (
+			closer io.Closer
+			err    error
+		)
+		if dest, closer, err = open(ctx, m); err != nil {
 			return nil, err
 		}
-		if lc, ok := dest("").(*local.Client); ok {
-			*closers = append(*closers, lc.Engine) // one engine per entry, shared by its families
+		if closer != nil { // a local model: one engine per entry, shared by its families
+			*closers = append(*closers, closer)
 		}
 	} else {
 		return nil, fmt.Errorf("unknown backend %q", m.Backend)
