@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/converse-project/converse/engine/gguf"
 	"github.com/converse-project/converse/engine/kernels"
 	"github.com/converse-project/converse/engine/llama"
+	"github.com/converse-project/converse/engine/synth"
 )
 
 // BenchEngineCommand measures the embedded engine on a GGUF file: prompt
@@ -27,11 +31,20 @@ func (c *BenchEngineCommand) Run(ctx context.Context, args []string) error {
 	prompt := fs.Int("prompt", 64, "prompt tokens to prefill")
 	decode := fs.Int("tokens", 32, "tokens to generate")
 	threads := fs.Int("threads", 0, "threads per matrix product (0: all cores)")
+	synthetic := fs.String("synthetic", "", "first write FILE (unless it exists) as a random-weight model of this shape and mix: "+strings.Join(synth.Names(), ", "))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("bench-engine: usage: converse bench-engine [--prompt N] [--tokens N] FILE.gguf")
+		return fmt.Errorf("bench-engine: usage: converse bench-engine [--prompt N] [--tokens N] [--synthetic NAME] FILE.gguf")
+	}
+	if *synthetic != "" {
+		if _, err := os.Stat(fs.Arg(0)); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(c.Stderr, "writing a random-weight %s model to %s\n", *synthetic, fs.Arg(0))
+			if err := synth.WriteFile(fs.Arg(0), *synthetic); err != nil {
+				return err
+			}
+		}
 	}
 	f, err := gguf.Open(fs.Arg(0))
 	if err != nil {
