@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Pool runs matrix-vector products over a fixed set of worker goroutines,
@@ -12,12 +13,28 @@ import (
 // too; idle workers join in, and busy ones (serving another caller) are not
 // waited for. Any number of goroutines may use one Pool at once. Its zero
 // value is not usable; make one with NewPool and Close it when done.
+//
+// An idle worker spins for a while (spinFor) watching for the next job
+// before it parks: a forward pass offers a product every few tens of
+// microseconds, and waking a parked goroutine costs about as much as a
+// small product (the OS thread is asleep too), as llama.cpp's thread pool
+// also found.
 type Pool struct {
 	threads int
-	work    chan *job
-	stop    chan struct{}
-	once    sync.Once
+	// offered is the latest job; gen counts offers, so a worker sees a
+	// new one even if the same pointer is reused.
+	offered atomic.Pointer[job]
+	gen     atomic.Uint64
+	// parked counts workers blocked on wake; an offer sends them tokens.
+	parked atomic.Int32
+	wake   chan struct{}
+	stop   chan struct{}
+	once   sync.Once
 }
+
+// spinFor is how long an idle worker watches for the next job before it
+// parks.
+const spinFor = 200 * time.Microsecond
 
 // NewPool returns a Pool of threads goroutines in all, counting each
 // caller's own (GOMAXPROCS when threads <= 0).
@@ -25,7 +42,7 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{threads: threads, work: make(chan *job), stop: make(chan struct{})}
+	p := &Pool{threads: threads, wake: make(chan struct{}, threads), stop: make(chan struct{})}
 	for range threads - 1 {
 		go p.worker()
 	}
@@ -40,12 +57,68 @@ func (p *Pool) Threads() int { return p.threads }
 func (p *Pool) Close() { p.once.Do(func() { close(p.stop) }) }
 
 func (p *Pool) worker() {
+	seen := p.gen.Load()
 	for {
-		select {
-		case j := <-p.work:
+		g := p.gen.Load()
+		if g == seen {
+			if !p.await(seen) {
+				return
+			}
+			continue
+		}
+		seen = g
+		if j := p.offered.Load(); j != nil {
 			j.help()
-		case <-p.stop:
-			return
+		}
+	}
+}
+
+// await returns once an offer newer than seen may have been made (true),
+// or when the Pool is closed (false): it spins for spinFor, then parks.
+func (p *Pool) await(seen uint64) bool {
+	deadline := time.Now().Add(spinFor)
+	for i := 0; ; i++ {
+		if p.gen.Load() != seen {
+			return true
+		}
+		if i&255 == 255 {
+			select {
+			case <-p.stop:
+				return false
+			default:
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+			// Let a runnable goroutine (the caller itself, when there
+			// are more workers than processors) have the processor.
+			runtime.Gosched()
+		}
+	}
+	// Park. An offer bumps gen before it reads parked, and a worker
+	// counts itself parked before it reads gen again, so one of the two
+	// always sees the other: no offer is missed.
+	p.parked.Add(1)
+	defer p.parked.Add(-1)
+	if p.gen.Load() != seen {
+		return true
+	}
+	select {
+	case <-p.wake:
+		return true
+	case <-p.stop:
+		return false
+	}
+}
+
+// offer makes j the job idle workers take, waking parked ones.
+func (p *Pool) offer(j *job) {
+	p.offered.Store(j)
+	p.gen.Add(1)
+	for n := min(int(p.parked.Load()), j.workers); n > 0; n-- {
+		select {
+		case p.wake <- struct{}{}:
+		default: // enough tokens are waiting already
 		}
 	}
 }
@@ -56,6 +129,7 @@ func (p *Pool) worker() {
 type job struct {
 	run      func(unit int)
 	units    int64
+	workers  int // how many workers could help (units - 1, at most threads - 1)
 	next     atomic.Int64
 	finished atomic.Int64
 	done     chan struct{}
@@ -88,13 +162,8 @@ func (p *Pool) Parallel(n int, fn func(i int)) {
 		}
 		return
 	}
-	j := &job{run: fn, units: int64(n), done: make(chan struct{}, 1)}
-	for range min(p.threads-1, n-1) {
-		select {
-		case p.work <- j:
-		default: // every worker is busy: do not wait for one
-		}
-	}
+	j := &job{run: fn, units: int64(n), workers: min(p.threads-1, n-1), done: make(chan struct{}, 1)}
+	p.offer(j)
 	j.help()
 	<-j.done
 }

@@ -98,3 +98,34 @@ func TestPoolParallelCallsEveryIndexOnce(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParallelHandoff measures what handing work to the Pool costs:
+// Parallel calls with two units of about 20 µs each, the size of a small
+// product in a forward pass, back to back as a forward pass makes them.
+func BenchmarkParallelHandoff(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	var sink [2]float64
+	work := func(i int) {
+		v := 1.0
+		for range 20000 {
+			v = v*1.0000001 + 1e-9
+		}
+		sink[i] += v
+	}
+	for b.Loop() {
+		p.Parallel(2, work)
+	}
+}
+
+func BenchmarkParallelOneUnit(b *testing.B) {
+	var sink float64
+	for b.Loop() {
+		v := 1.0
+		for range 20000 {
+			v = v*1.0000001 + 1e-9
+		}
+		sink += v
+	}
+	_ = sink
+}
