@@ -143,33 +143,8 @@ func (s *State) head(li, h, n int, qs, att []float32) {
 	c := s.m.Config
 	hd, kvDim := c.HeadDim, c.KVHeads*c.HeadDim
 	kvOff := h / (c.Heads / c.KVHeads) * hd
-	q := qs[h*hd : (h+1)*hd]
-	scores := s.scores[h*s.ctx : h*s.ctx+n]
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	maxScore := float32(math.Inf(-1))
-	for t := range n {
-		k := s.kCache[li][t*kvDim+kvOff : t*kvDim+kvOff+hd]
-		var dot float32
-		for i, qi := range q {
-			dot += qi * k[i]
-		}
-		scores[t] = dot * scale
-		maxScore = max(maxScore, scores[t])
-	}
-	var sum float32
-	for t := range scores {
-		scores[t] = float32(math.Exp(float64(scores[t] - maxScore)))
-		sum += scores[t]
-	}
-	out := att[h*hd : (h+1)*hd]
-	clear(out)
-	for t, a := range scores {
-		v := s.vCache[li][t*kvDim+kvOff : t*kvDim+kvOff+hd]
-		a /= sum
-		for i, vi := range v {
-			out[i] += a * vi
-		}
-	}
+	kernels.Attend(att[h*hd:(h+1)*hd], qs[h*hd:(h+1)*hd], s.kCache[li][kvOff:], s.vCache[li][kvOff:], n, kvDim, scale, s.scores[h*s.ctx:h*s.ctx+n])
 }
 
 // rope rotates the first RopeDim values of each of heads heads in x by

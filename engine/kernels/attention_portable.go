@@ -1,0 +1,7 @@
+//go:build !(goexperiment.simd && amd64)
+
+package kernels
+
+func attendSIMD(out, q, keys, values []float32, n, stride int, scale float32, scores []float32) bool {
+	return false
+}

@@ -1,0 +1,151 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"math"
+	"simd/archsimd"
+)
+
+// attendSIMD is Attend on 8-lane vectors, for head sizes that are a multiple
+// of 8 and at most 256 (every Llama-family model).
+func attendSIMD(out, q, keys, values []float32, n, stride int, scale float32, scores []float32) bool {
+	hd := len(q)
+	if !hasAVX2 || hd%8 != 0 || hd > 256 {
+		return false
+	}
+	archsimd.ClearAVXUpperBits()
+	scores = scores[:n]
+	// Scores: q·k_t for each position, four positions per pass so that
+	// four dot products are in flight.
+	t := 0
+	for ; t+4 <= n; t += 4 {
+		k0, k1 := keys[t*stride:t*stride+hd], keys[(t+1)*stride:(t+1)*stride+hd]
+		k2, k3 := keys[(t+2)*stride:(t+2)*stride+hd], keys[(t+3)*stride:(t+3)*stride+hd]
+		var a0, a1, a2, a3 archsimd.Float32x8
+		for i := 0; i < hd; i += 8 {
+			qv := archsimd.LoadFloat32x8Slice(q[i:])
+			a0 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k0[i:]), a0)
+			a1 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k1[i:]), a1)
+			a2 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k2[i:]), a2)
+			a3 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k3[i:]), a3)
+		}
+		// Transpose-free horizontal sums: store and add in scalar after
+		// the vector work of the pass (one VZEROUPPER per four scores).
+		var s0, s1, s2, s3 [8]float32
+		a0.Store(&s0)
+		a1.Store(&s1)
+		a2.Store(&s2)
+		a3.Store(&s3)
+		archsimd.ClearAVXUpperBits()
+		scores[t] = sum8(&s0) * scale
+		scores[t+1] = sum8(&s1) * scale
+		scores[t+2] = sum8(&s2) * scale
+		scores[t+3] = sum8(&s3) * scale
+	}
+	for ; t < n; t++ {
+		k := keys[t*stride : t*stride+hd]
+		var a archsimd.Float32x8
+		for i := 0; i < hd; i += 8 {
+			a = archsimd.LoadFloat32x8Slice(q[i:]).MulAdd(archsimd.LoadFloat32x8Slice(k[i:]), a)
+		}
+		var s [8]float32
+		a.Store(&s)
+		archsimd.ClearAVXUpperBits()
+		scores[t] = sum8(&s) * scale
+	}
+	maxScore := float32(math.Inf(-1))
+	for _, s := range scores {
+		maxScore = max(maxScore, s)
+	}
+	sum := expShifted(scores, maxScore)
+	// out = Σ a_t v_t, in registers: 64 values (eight named accumulators;
+	// an array of vectors would live in memory) at a time, then any rest
+	// eight at a time.
+	inv := archsimd.BroadcastFloat32x8(1 / sum)
+	base := 0
+	for ; base+64 <= hd; base += 64 {
+		var c0, c1, c2, c3, c4, c5, c6, c7 archsimd.Float32x8
+		for t, a := range scores {
+			v := (*[64]float32)(values[t*stride+base:])
+			av := archsimd.BroadcastFloat32x8(a)
+			c0 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[0:])), c0)
+			c1 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[8:])), c1)
+			c2 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[16:])), c2)
+			c3 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[24:])), c3)
+			c4 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[32:])), c4)
+			c5 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[40:])), c5)
+			c6 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[48:])), c6)
+			c7 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[56:])), c7)
+		}
+		o := (*[64]float32)(out[base:])
+		c0.Mul(inv).Store((*[8]float32)(o[0:]))
+		c1.Mul(inv).Store((*[8]float32)(o[8:]))
+		c2.Mul(inv).Store((*[8]float32)(o[16:]))
+		c3.Mul(inv).Store((*[8]float32)(o[24:]))
+		c4.Mul(inv).Store((*[8]float32)(o[32:]))
+		c5.Mul(inv).Store((*[8]float32)(o[40:]))
+		c6.Mul(inv).Store((*[8]float32)(o[48:]))
+		c7.Mul(inv).Store((*[8]float32)(o[56:]))
+	}
+	for ; base < hd; base += 8 {
+		var c archsimd.Float32x8
+		for t, a := range scores {
+			c = archsimd.BroadcastFloat32x8(a).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(values[t*stride+base:])), c)
+		}
+		c.Mul(inv).Store((*[8]float32)(out[base:]))
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}
+
+func sum8(s *[8]float32) float32 {
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+// expShifted sets x[i] = e^(x[i]−m) (every x[i] ≤ m) and returns their sum.
+// The exponential is Cephes' expf: e^x = 2^k · e^r with k = round(x·log2 e)
+// and |r| ≤ ln2/2, e^r by a degree-7 polynomial; relative error below 2e-7.
+func expShifted(x []float32, m float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	archsimd.ClearAVXUpperBits()
+	mv := archsimd.BroadcastFloat32x8(m)
+	lowest := archsimd.BroadcastFloat32x8(-87.3)
+	var total archsimd.Float32x8
+	i := 0
+	// The loop body is exp8 written out: the compiler would not inline it.
+	for ; i+8 <= len(x); i += 8 {
+		v := archsimd.LoadFloat32x8Slice(x[i:]).Sub(mv)
+		// Below −87.3, where float32 e^x underflows, the result is 0.
+		under := v.Less(lowest)
+		v = v.Max(lowest)
+		k := v.Mul(archsimd.BroadcastFloat32x8(log2e)).RoundToEven()
+		r := k.MulAdd(archsimd.BroadcastFloat32x8(-ln2hi), v)
+		r = k.MulAdd(archsimd.BroadcastFloat32x8(-ln2lo), r)
+		p := archsimd.BroadcastFloat32x8(1.9875691500e-4)
+		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(1.3981999507e-3))
+		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(8.3334519073e-3))
+		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(4.1665795894e-2))
+		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(1.6666665459e-1))
+		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(5.0000001201e-1))
+		p = p.MulAdd(r.Mul(r), r).Add(archsimd.BroadcastFloat32x8(1))
+		// 2^k: k+127 in the exponent field.
+		pow2 := k.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
+		e := archsimd.Float32x8{}.Merge(p.Mul(pow2), under)
+		e.StoreSlice(x[i:])
+		total = total.Add(e)
+	}
+	var s [8]float32
+	total.Store(&s)
+	archsimd.ClearAVXUpperBits()
+	sum := sum8(&s)
+	for ; i < len(x); i++ {
+		x[i] = float32(math.Exp(float64(x[i] - m)))
+		sum += x[i]
+	}
+	return sum
+}
