@@ -68,9 +68,11 @@ func (p *Pool) MatMuls(xs [][]float32, bs ...Batch) {
 		}
 		return
 	}
-	// Units as in MatVecs: about four per thread, whole multiples of the
-	// tile.
-	per := (rows + 4*threads - 1) / (4 * threads)
+	// Units are whole multiples of the tile, about sixteen per thread: a
+	// batch's unit must stay well under the 10 ms after which Go preempts
+	// a goroutine by a signal (see yieldEvery), and many units let an
+	// idle thread take over from a slow one.
+	per := (rows + 16*threads - 1) / (16 * threads)
 	per = max(batchTile, (per+batchTile-1)/batchTile*batchTile)
 	var starts [5]int
 	for i, bt := range bs {
