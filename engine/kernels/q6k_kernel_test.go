@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func q6kPaths(t *testing.T, f func(t *testing.T)) {
 func TestQ6KMatchesPreviousKernel(t *testing.T) {
 	q6kPaths(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
-		for _, shape := range [][2]int{{9, 256}, {33, 512}, {17, 256 * 7}, {5, 256 * 70}, {40, 5632}, {3, 256 * 129}} {
+		for _, shape := range [][2]int{{9, 256}, {33, 512}, {17, 256 * 7}, {5, 256 * 70}, {40, 5632}, {3, 256 * 129}, {2, 256 * 300}} {
 			m, p := q6kMatrix(t, r, shape[0], shape[1])
 			want := make([]float32, m.Rows)
 			rowsQ6_KRef(want, m, p, 0, m.Rows)
@@ -134,7 +135,18 @@ func TestQ6KTiming(t *testing.T) {
 		t.Skip("set Q6K_TIMING=1 to run")
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, shape := range [][2]int{{256, 4096}, {2048, 5632}} {
+	shapes := [][2]int{{256, 4096}, {2048, 5632}}
+	if s := os.Getenv("Q6K_SHAPES"); s != "" {
+		shapes = nil
+		for _, f := range strings.Fields(s) {
+			var rows, cols int
+			fmt.Sscanf(f, "%dx%d", &rows, &cols)
+			shapes = append(shapes, [2]int{rows, cols})
+		}
+	}
+	saved := q6kUse512
+	defer func() { q6kUse512 = saved }()
+	for _, shape := range shapes {
 		m, p := q6kMatrix(t, r, shape[0], shape[1])
 		dst := make([]float32, m.Rows)
 		ps := make([]prepared, 8)
@@ -149,12 +161,14 @@ func TestQ6KTiming(t *testing.T) {
 			n    int // weights per call
 		}{
 			{"ref", func() { rowsQ6_KRef(dst, m, p, 0, m.Rows) }, m.Rows * m.Cols},
-			{"new", func() { rowsQ6_K(dst, m, p, 0, m.Rows) }, m.Rows * m.Cols},
+			{"avx2", func() { q6kUse512 = false; rowsQ6_K(dst, m, p, 0, m.Rows) }, m.Rows * m.Cols},
+			{"avx512", func() { q6kUse512 = q6kHas512; rowsQ6_K(dst, m, p, 0, m.Rows) }, m.Rows * m.Cols},
 			{"batch8 ref", func() { rowsQ6_KBatchRef(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
-			{"batch8 new", func() { rowsQ6_KBatch(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
+			{"batch8 avx2", func() { q6kUse512 = false; rowsQ6_KBatch(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
+			{"batch8 512", func() { q6kUse512 = q6kHas512; rowsQ6_KBatch(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
 		}
 		best := make([]time.Duration, len(fs))
-		for round := range 15 {
+		for round := range 40 {
 			for i, f := range fs {
 				reps := max(1, 20_000_000/f.n)
 				t0 := time.Now()
@@ -168,7 +182,7 @@ func TestQ6KTiming(t *testing.T) {
 			}
 		}
 		for i, f := range fs {
-			t.Logf("%dx%d %-10s %8.1f µs  %.4f ns/weight", m.Rows, m.Cols, f.name, float64(best[i].Nanoseconds())/1e3, float64(best[i].Nanoseconds())/float64(f.n))
+			t.Logf("%dx%d %-11s %8.1f µs  %.4f ns/weight", m.Rows, m.Cols, f.name, float64(best[i].Nanoseconds())/1e3, float64(best[i].Nanoseconds())/float64(f.n))
 		}
 	}
 }

@@ -20,7 +20,7 @@ type blockQ6K struct {
 // q6kHas512 says whether this CPU has the AVX-512 features of the 512-bit
 // Q6_K path; q6kUse512 selects it (tests flip it to run both paths).
 var (
-	q6kHas512 = false
+	q6kHas512 = archsimd.X86.AVX512()
 	q6kUse512 = q6kHas512
 )
 
@@ -30,7 +30,90 @@ var (
 // of the odd ones, as VPMADDUBSW's output is laid out.
 var q6kEvenOdd = [16]int8{0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15}
 
+// q6kSpread[k] copies 16-bit lane k of each 128-bit half into all of that
+// half (VPSHUFB): the scales of sub-blocks 2k and 2k+1 for one VPMADDWD.
+var q6kSpread = func() (s [8][32]int8) {
+	for k := range s {
+		for i := 0; i < 32; i += 2 {
+			s[k][i], s[k][i+1] = int8(2*k), int8(2*k+1)
+		}
+	}
+	return s
+}()
+
+// q6kGroup is how many blocks' fp16 scales rowsQ6_K converts in one pass:
+// whole rows when they are that short or shorter (the output head of a 2048
+// model has 8 blocks a row, so 32 rows share a pass), else chunks of a row.
+const q6kGroup = 256
+
 // rowsQ6_K multiplies rows lo..hi-1 of a Q6_K matrix with Q8_K activations.
+//
+// The fp16 block scales of a group of rows are gathered with plain integer
+// instructions and converted eight at a time (half8); each row then gets
+// them multiplied by the activations' block scales, and q6kBlocks (or
+// q6kBlocks512) runs the integer dot products. The float operations per
+// block are those of the first version of this kernel (kept in
+// q6k_ref_test.go): d = half(d)·(activation scale), acc = float(sum)·d + acc.
+func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // see rowsQ4_K
+	var hd [q6kGroup]uint32
+	var dw, ds [q6kGroup + 8]float32
+	nb := m.Cols / 256
+	if nb == 0 || lo >= hi {
+		return
+	}
+	hc := newHalfConsts()
+	blocks := q6kBlocks
+	if q6kUse512 {
+		blocks = q6kBlocks512
+	}
+	x, kd := p.q8k[:nb], p.kd
+	px := unsafe.Pointer(&x[0])
+	if nb <= q6kGroup {
+		g := q6kGroup / nb
+		for r0 := lo; r0 < hi; r0 += g {
+			rows := min(g, hi-r0)
+			w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[r0*m.rowBytes])), rows*nb)
+			q6kScales(w, &dw, &hd, &hc)
+			for k := range rows {
+				for i := 0; i < nb; i += 8 {
+					archsimd.LoadFloat32x8Slice(dw[k*nb+i:]).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(ds[i:])
+				}
+				dst[r0+k] = hsum(blocks(unsafe.Pointer(&w[k*nb]), px, &ds, nb, archsimd.Float32x8{}))
+			}
+		}
+		return
+	}
+	for r := lo; r < hi; r++ {
+		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[r*m.rowBytes])), nb)
+		acc := archsimd.Float32x8{}
+		for c := 0; c < nb; c += q6kGroup {
+			n := min(q6kGroup, nb-c)
+			q6kScales(w[c:c+n], &dw, &hd, &hc)
+			for i := 0; i < n; i += 8 {
+				archsimd.LoadFloat32x8Slice(dw[i:]).Mul(archsimd.LoadFloat32x8Slice(kd[c+i:])).StoreSlice(ds[i:])
+			}
+			acc = blocks(unsafe.Pointer(&w[c]), unsafe.Pointer(&x[c]), &ds, n, acc)
+		}
+		dst[r] = hsum(acc)
+	}
+}
+
+// q6kScales converts the fp16 scales of blocks w (at most q6kGroup) into
+// dw, in three passes: a scalar gather, then half8 on eight at a time.
+func q6kScales(w []blockQ6K, dw *[q6kGroup + 8]float32, hd *[q6kGroup]uint32, hc *halfConsts) {
+	archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
+	hd2 := hd[:len(w)]
+	for i := range hd2 {
+		hd2[i] = uint32(w[i].d[0]) | uint32(w[i].d[1])<<8
+	}
+	for i := 0; i < len(w); i += 8 {
+		half8(archsimd.LoadUint32x8Slice(hd[i:]), hc).StoreSlice(dw[i:])
+	}
+}
+
+// q6kBlocks adds the products of n Q6_K blocks at pb with the Q8_K blocks
+// at pq, block i weighted by ds[i], to acc (AVX2).
 //
 // Per 256-value block: the 6-bit values are put together from the low
 // nibbles and high 2-bit pairs with 16-bit immediate shifts and masks;
@@ -38,79 +121,141 @@ var q6kEvenOdd = [16]int8{0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15}
 // high half) and spread for each VPMADDWD with an in-lane interleave and
 // VPSHUFD; the offset of 32 is taken off through the activations' 16-value
 // sums.
-func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
-	archsimd.ClearAVXUpperBits() // see rowsQ4_K
-	var hd [kchunk]uint32
-	var dscale [kchunk + 8]float32
-	nb := m.Cols / 256
-	hc := newHalfConsts()
+func q6kBlocks(pb, pq unsafe.Pointer, ds *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
 	m4 := archsimd.BroadcastUint8x32(0x0f)
 	m30 := archsimd.BroadcastUint8x32(0x30)
-	x := p.q8k
-	for r := lo; r < hi; r++ {
-		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
-		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
-		acc := archsimd.Float32x8{}
-		for c := 0; c < nb; c += kchunk {
-			n := min(kchunk, nb-c)
-			w, x, kd := w[c:c+n], x[c:c+n], p.kd[c:]
-			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
-			for i := range w {
-				hd[i] = uint32(w[i].d[0]) | uint32(w[i].d[1])<<8
-			}
-			for i := 0; i < n; i += 8 {
-				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(dscale[i:])
-			}
-			// pb and pq walk the blocks (a pointer register plus constant
-			// offsets addresses every load in one instruction); they never
-			// step past the last block.
-			pb, pq := unsafe.Pointer(&w[0]), unsafe.Pointer(&x[0])
-			for i := range w {
-				if i > 0 {
-					pb, pq = unsafe.Add(pb, 210), unsafe.Add(pq, 292)
-				}
-				sc := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(pb, 192)))
-				// The stored values are q+32: take 32·Σ scale·(16-value sum) off.
-				off := sc.ExtendToInt16().DotProductPairs(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq, 260)))).ShiftAllLeft(5)
-				t := sc.PermuteOrZero(archsimd.LoadInt8x16(&q6kEvenOdd)).ExtendToInt16()
-				tlo, thi := t.InterleaveLoGrouped(t).AsInt32x8(), t.InterleaveHiGrouped(t).AsInt32x8()
-				var s0, s1 archsimd.Int32x8
-				{
-					ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 0)))
-					ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 32)))
-					qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 128))).AsUint16x16()
-					q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
-					q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
-					q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
-					q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
-					p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 4)))).DotProductPairs(tlo.PermuteScalarsGrouped(0, 0, 0, 0).AsInt16x16())
-					p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 36)))).DotProductPairs(tlo.PermuteScalarsGrouped(1, 1, 1, 1).AsInt16x16())
-					p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 68)))).DotProductPairs(tlo.PermuteScalarsGrouped(2, 2, 2, 2).AsInt16x16())
-					p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 100)))).DotProductPairs(tlo.PermuteScalarsGrouped(3, 3, 3, 3).AsInt16x16())
-					s0 = p0.Add(p1).Add(p2.Add(p3))
-				}
-				{
-					ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 64)))
-					ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 96)))
-					qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 160))).AsUint16x16()
-					q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
-					q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
-					q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
-					q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
-					p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 132)))).DotProductPairs(thi.PermuteScalarsGrouped(0, 0, 0, 0).AsInt16x16())
-					p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 164)))).DotProductPairs(thi.PermuteScalarsGrouped(1, 1, 1, 1).AsInt16x16())
-					p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 196)))).DotProductPairs(thi.PermuteScalarsGrouped(2, 2, 2, 2).AsInt16x16())
-					p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 228)))).DotProductPairs(thi.PermuteScalarsGrouped(3, 3, 3, 3).AsInt16x16())
-					s1 = p0.Add(p1).Add(p2.Add(p3))
-				}
-				sumi := s0.Add(s1).Sub(off)
-				d := archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8()
-				acc = sumi.ConvertToFloat32().MulAdd(d, acc)
-			}
+	// pb and pq walk the blocks (a pointer register plus constant offsets
+	// addresses every load in one instruction); they never step past the
+	// last block.
+	n = min(n, q6kGroup)
+	for i := range n {
+		if i > 0 {
+			pb, pq = unsafe.Add(pb, 210), unsafe.Add(pq, 292)
 		}
-		dst[r] = hsum(acc)
+		sc := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(pb, 192)))
+		// The stored values are q+32: take 32·Σ scale·(16-value sum) off.
+		off := sc.ExtendToInt16().DotProductPairs(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq, 260)))).ShiftAllLeft(5)
+		t := sc.PermuteOrZero(archsimd.LoadInt8x16(&q6kEvenOdd)).ExtendToInt16().AsInt8x32()
+		var s0, s1 archsimd.Int32x8
+		{
+			ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 0)))
+			ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 32)))
+			qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 128))).AsUint16x16()
+			q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
+			q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
+			q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
+			q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
+			p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 4)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[0])).AsInt16x16())
+			p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 36)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[1])).AsInt16x16())
+			p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 68)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[2])).AsInt16x16())
+			p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 100)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[3])).AsInt16x16())
+			s0 = p0.Add(p1).Add(p2.Add(p3))
+		}
+		{
+			ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 64)))
+			ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 96)))
+			qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 160))).AsUint16x16()
+			q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
+			q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
+			q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
+			q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
+			p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 132)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[4])).AsInt16x16())
+			p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 164)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[5])).AsInt16x16())
+			p2 := q2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 196)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[6])).AsInt16x16())
+			p3 := q3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 228)))).DotProductPairs(t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[7])).AsInt16x16())
+			s1 = p0.Add(p1).Add(p2.Add(p3))
+		}
+		sumi := s0.Add(s1).Sub(off)
+		d := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&ds[i]))).Broadcast1To8()
+		acc = sumi.ConvertToFloat32().MulAdd(d, acc)
 	}
+	return acc
 }
+
+// q6kBlocks512 is q6kBlocks with 512-bit vectors (AVX-512BW): one
+// VPMADDUBSW per 64 values. It adds up exactly the same integers in each of
+// the eight 32-bit lanes as q6kBlocks (the two 256-bit halves of each
+// 512-bit sum are added), so the float operations and results are the same,
+// bit for bit.
+//
+// For each half block (128 values) the 64 bytes of low nibbles are loaded
+// whole: their low nibbles are values 0..63, their high nibbles 64..127.
+// The 32 bytes of high bit pairs are copied into both 256-bit halves
+// (VPERMQ) and shifted by a different count in each half (VPSLLVW,
+// VPSRLVW). The scales are laid out once per block (VPERMW) so that one
+// VPSHUFB gives each 128-bit lane (16 values, one sub-block) its scale.
+func q6kBlocks512(pb, pq unsafe.Pointer, ds *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
+	c := &q6k512
+	m4 := archsimd.BroadcastUint8x64(0x0f)
+	m30 := archsimd.BroadcastUint8x64(0x30)
+	shl := archsimd.LoadUint16x32(&c.shl)
+	shr := archsimd.LoadUint16x32(&c.shr)
+	spread := archsimd.LoadUint16x32(&c.spread)
+	permA := archsimd.LoadUint64x8(&c.permA)
+	permB := archsimd.LoadUint64x8(&c.permB)
+	n = min(n, q6kGroup)
+	for i := range n {
+		if i > 0 {
+			pb, pq = unsafe.Add(pb, 210), unsafe.Add(pq, 292)
+		}
+		// Bytes 176..207: the last 16 high-bit bytes, then the scales.
+		t := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pb, 176))).ExtendToInt16()
+		off := t.GetHi().DotProductPairs(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq, 260)))).ShiftAllLeft(5)
+		s := t.Permute(spread).AsInt8x64()
+		qh := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Add(pb, 128)))
+		var sum archsimd.Int32x16
+		{
+			l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pb, 0)))
+			h := qh.Permute(permA).AsUint16x32()
+			q0 := l.And(m4).Or(h.ShiftLeft(shl).AsUint8x64().And(m30))
+			q1 := l.AsInt16x32().ShiftAllRight(4).AsUint8x64().And(m4).Or(h.ShiftRight(shr).AsUint8x64().And(m30))
+			p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 4)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[0])).AsInt16x32())
+			p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 68)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[1])).AsInt16x32())
+			sum = p0.Add(p1)
+		}
+		{
+			l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pb, 64)))
+			h := qh.Permute(permB).AsUint16x32()
+			q0 := l.And(m4).Or(h.ShiftLeft(shl).AsUint8x64().And(m30))
+			q1 := l.AsInt16x32().ShiftAllRight(4).AsUint8x64().And(m4).Or(h.ShiftRight(shr).AsUint8x64().And(m30))
+			p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 132)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[2])).AsInt16x32())
+			p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 196)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[3])).AsInt16x32())
+			sum = sum.Add(p0.Add(p1))
+		}
+		sumi := sum.GetLo().Add(sum.GetHi()).Sub(off)
+		d := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&ds[i]))).Broadcast1To8()
+		acc = sumi.ConvertToFloat32().MulAdd(d, acc)
+	}
+	return acc
+}
+
+// q6k512 holds q6kBlocks512's index and shift-count vectors.
+var q6k512 = func() (c struct {
+	shl, shr, spread [32]uint16
+	permA, permB     [8]uint64
+	dword            [4][64]int8 // VPSHUFB: 32-bit lane k into all four of a 128-bit lane
+}) {
+	for k := range c.dword {
+		for i := range 64 {
+			c.dword[k][i] = int8(4*k + i%4)
+		}
+	}
+	for i := range 16 {
+		c.shl[i], c.shl[16+i] = 4, 2 // values 0..31 use bits 0-1, 32..63 bits 2-3
+		c.shr[i], c.shr[16+i] = 0, 2 // values 64..95 use bits 4-5, 96..127 bits 6-7
+	}
+	// The extended scales sit in 16-bit lanes 16..31. Lane 8L+2c+e of the
+	// spread vector (128-bit lane L, 32-bit lane c) takes scale 4c+L.
+	for l := range 4 {
+		for k := range 4 {
+			c.spread[8*l+2*k], c.spread[8*l+2*k+1] = uint16(16+4*k+l), uint16(16+4*k+l)
+		}
+	}
+	for i := range 8 {
+		c.permA[i], c.permB[i] = uint64(i%4), uint64(4+i%4)
+	}
+	return c
+}()
 
 // rowsQ6_KBatch is rowsQ6_K for a batch of activation vectors, as
 // rowsQ4_KBatch is for rowsQ4_K: each weight block's 6-bit values and
@@ -204,4 +349,3 @@ func rowsQ6_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 		}
 	}
 }
-
