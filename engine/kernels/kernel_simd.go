@@ -15,9 +15,8 @@ import (
 var hasAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
 
 // simdKernel returns the archsimd kernel for t, if there is one and the CPU
-// has AVX2 and FMA. F32, F16, BF16, Q8_0, Q4_K and Q6_K (issue 7, item 7:
-// Q4_K_M files keep output and ffn_down in Q6_K) have one; Q4_0 uses the
-// portable kernel.
+// has AVX2 and FMA. F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K (issue 7,
+// item 7: Q4_K_M files keep output and ffn_down in Q6_K) have one.
 func simdKernel(t gguf.Type) (kernel, bool) {
 	if !hasAVX2 {
 		return kernel{}, false
@@ -31,6 +30,8 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 		return kernel{rows: dotRows(dotBF16SIMD)}, true
 	case gguf.TypeQ8_0:
 		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ8_0}, true
+	case gguf.TypeQ4_0:
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ4_0}, true
 	case gguf.TypeQ4_K:
 		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K, batch: rowsQ4_KBatch}, true
 	case gguf.TypeQ6_K:
@@ -43,7 +44,7 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 // logs and benchmark reports.
 func Accel() string {
 	if hasAVX2 {
-		return "AVX2 (simd/archsimd) for F32, F16, BF16, Q8_0, Q4_K, Q6_K; portable Go for Q4_0"
+		return "AVX2 (simd/archsimd) for F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K"
 	}
 	return "portable Go (CPU lacks AVX2/FMA)"
 }
@@ -53,7 +54,7 @@ func Accel() string {
 // carry that error on top of float32 rounding (callers comparing against
 // float math widen their tolerance by it).
 func QuantizesActivations(t gguf.Type) bool {
-	return hasAVX2 && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_K || t == gguf.TypeQ6_K)
+	return hasAVX2 && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_0 || t == gguf.TypeQ4_K || t == gguf.TypeQ6_K)
 }
 
 // halfTable maps every fp16 bit pattern to float32: archsimd has no F16C
@@ -67,16 +68,48 @@ var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
 	return &t
 })
 
-// prepQ8_0 quantises the activations to Q8_0 and lays their scales out as
-// float32, padded to a multiple of 8 with zeros, for rowsQ8_0.
+// prepQ8_0 quantises the activations to Q8_0 for rowsQ8_0 and rowsQ4_0.
+// With n blocks and n8 = n rounded up to a multiple of 8:
+//   - p.q8[0:n] are the blocks, p.q8[n:n8] zero blocks (so whole groups of
+//     eight can be read), and p.q8[n8:2·n8] the same values laid out for
+//     Q4_0 weights: for each pair of blocks (i, i+1), q8[n8+i] holds the
+//     first 16 values of block i then those of block i+1, and q8[n8+i+1]
+//     their last 16 values (a Q4_0 block keeps values j and j+16 in one
+//     byte); their d is unused;
+//   - p.q8d[0:n8] are the block scales as float32 (zero-padded),
+//     p.q8d[n8:2·n8] the same scales in the order a group of eight Q4_0
+//     blocks reduces to (q4Order), and p.q8d[2·n8:3·n8], in that order,
+//     −8·d·Σq per block: a Q4_0 weight is its nibble minus 8, and the −8 is
+//     applied once per block through the activations' sum.
 func prepQ8_0(p *prepared) {
+	archsimd.ClearAVXUpperBits() // scalar float code next: see hsum
 	n := len(p.f) / 32
-	p.q8 = quantizeQ8_0(p.f, make([]blockQ8_0, 0, n))
+	n8 := (n + 7) &^ 7
+	q := quantizeQ8_0(p.f, make([]blockQ8_0, 0, 2*n8))[:2*n8]
 	tab := halfTable()
-	p.q8d = make([]float32, (n+7)&^7)
-	for i := range p.q8 {
-		p.q8d[i] = tab[p.q8[i].d]
+	d := make([]float32, 3*n8)
+	for i := range n {
+		d[i] = tab[q[i].d]
 	}
+	for i := 0; i < n8; i += 2 {
+		lo, hi := &q[n8+i].qs, &q[n8+i+1].qs
+		copy(lo[:16], q[i].qs[:16])
+		copy(lo[16:], q[i+1].qs[:16])
+		copy(hi[:16], q[i].qs[16:])
+		copy(hi[16:], q[i+1].qs[16:])
+	}
+	for g := 0; g < n8; g += 8 {
+		for j, b := range q4Order {
+			i := g + b
+			var s int32
+			for _, v := range q[i].qs {
+				s += int32(v)
+			}
+			d[n8+g+j] = d[i]
+			d[2*n8+g+j] = -8 * d[i] * float32(s)
+		}
+	}
+	p.q8, p.q8d = q, d
 }
 
 // prepQ8K quantises the activations to Q8_K and lays their scales out
@@ -120,57 +153,97 @@ func dotF32SIMD(row []byte, p *prepared) float32 {
 	return s
 }
 
-// chunk is how many blocks a kernel handles per pass: a scalar pass computes
-// their float scales (SSE), then a vector pass reads them with VEX loads
-// only, so the two encodings never interleave (see hsum).
-const chunk = 64
-
-// rowsQ8_0 is sketch G of go-dependencies.md given the K-quant treatment
-// (see kquant_simd.go): per row and chunk of blocks, an integer pass
-// gathers the weights' fp16 scales, a vector pass converts eight at a time
-// (half8) and multiplies them with the activations' scales, and a vector
-// pass does the dot products (|w|·sign(x, w) with VPMADDUBSW, pairs summed
-// with VPMADDWD) into two accumulators. Weight blocks are read in place:
-// blockQ8_0 has the GGUF layout.
+// rowsQ8_0 is sketch G of go-dependencies.md with the scales applied once
+// per eight blocks instead of once per block: for each group of eight
+// blocks it takes the integer dot products (|w|·sign(x, w) with VPMADDUBSW,
+// pairs summed with VPMADDWD), reduces the eight vectors to one whose lane
+// j is block j's sum (VPHADDD, q8Reduce), and adds that times the eight
+// weight scales (converted from fp16 in a vector, halfConv) times the
+// activations' scales into one accumulator. Weight blocks are read in
+// place (blockQ8_0 has the GGUF layout) through a pointer plus constant
+// offsets, which Go folds into each load; a row's last partial group is
+// copied into a zeroed buffer first.
 func rowsQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
-	var hd [chunk]uint32
-	var scale [chunk + 8]float32 // +8: each block loads 4 floats; half8 stores 8
+	var tail [8]blockQ8_0
+	var hd [8]int32
 	nb := m.Cols / 32
-	hc := newHalfConsts()
+	n8 := (nb + 7) &^ 7
 	ones := archsimd.BroadcastInt16x16(1)
-	x := p.q8
+	hc := newHalfConv()
+	x := p.q8[:n8]
+	xd := p.q8d[:n8]
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
-		w := unsafe.Slice((*blockQ8_0)(unsafe.Pointer(unsafe.SliceData(row))), nb)
-		acc0, acc1 := archsimd.Float32x8{}, archsimd.Float32x8{}
-		for c := 0; c < nb; c += chunk {
-			n := min(chunk, nb-c)
-			w, x, xd := w[c:c+n], x[c:c+n], p.q8d[c:]
-			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
-			for i := range w {
-				hd[i] = uint32(w[i].d)
+		acc := archsimd.Float32x8{}
+		// px walks the activations' groups (one pointer register plus
+		// constant offsets addresses every load in one instruction); it
+		// never steps past the last group.
+		px := unsafe.Pointer(&x[0])
+		for g := 0; g < nb; g += 8 {
+			if g > 0 {
+				px = unsafe.Add(px, 8*34)
 			}
-			for i := 0; i < n; i += 8 {
-				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).Mul(archsimd.LoadFloat32x8Slice(xd[i:])).StoreSlice(scale[i:])
+			pw := unsafe.Pointer(&row[34*g])
+			if nb-g < 8 {
+				archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+				tail = [8]blockQ8_0{}
+				copy(tail[:], unsafe.Slice((*blockQ8_0)(pw), nb-g))
+				pw = unsafe.Pointer(&tail)
 			}
-			i := 0
-			for ; i+2 <= n; i += 2 {
-				qw0, qx0 := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
-				qw1, qx1 := archsimd.LoadInt8x32(&w[i+1].qs), archsimd.LoadInt8x32(&x[i+1].qs)
-				s0 := qw0.Abs().AsUint8x32().DotProductPairsSaturated(qx0.CopySign(qw0)).DotProductPairs(ones)
-				s1 := qw1.Abs().AsUint8x32().DotProductPairsSaturated(qx1.CopySign(qw1)).DotProductPairs(ones)
-				acc0 = s0.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8(), acc0)
-				acc1 = s1.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(scale[i+1:]).Broadcast1To8(), acc1)
-			}
-			if i < n {
-				qw, qx := archsimd.LoadInt8x32(&w[i].qs), archsimd.LoadInt8x32(&x[i].qs)
-				s := qw.Abs().AsUint8x32().DotProductPairsSaturated(qx.CopySign(qw)).DotProductPairs(ones)
-				acc0 = s.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(scale[i:]).Broadcast1To8(), acc0)
-			}
+			hd[0], hd[1] = int32(*(*int16)(pw)), int32(*(*int16)(unsafe.Add(pw, 34)))
+			hd[2], hd[3] = int32(*(*int16)(unsafe.Add(pw, 68))), int32(*(*int16)(unsafe.Add(pw, 102)))
+			hd[4], hd[5] = int32(*(*int16)(unsafe.Add(pw, 136))), int32(*(*int16)(unsafe.Add(pw, 170)))
+			hd[6], hd[7] = int32(*(*int16)(unsafe.Add(pw, 204))), int32(*(*int16)(unsafe.Add(pw, 238)))
+			h01 := q8Dot(pw, px, 0, ones).AddPairsGrouped(q8Dot(pw, px, 34, ones))
+			h23 := q8Dot(pw, px, 68, ones).AddPairsGrouped(q8Dot(pw, px, 102, ones))
+			h45 := q8Dot(pw, px, 136, ones).AddPairsGrouped(q8Dot(pw, px, 170, ones))
+			h67 := q8Dot(pw, px, 204, ones).AddPairsGrouped(q8Dot(pw, px, 238, ones))
+			s := q8Reduce(h01.AddPairsGrouped(h23), h45.AddPairsGrouped(h67))
+			sc := hc.conv(archsimd.LoadInt32x8(&hd)).Mul(archsimd.LoadFloat32x8((*[8]float32)(xd[g : g+8])))
+			acc = s.ConvertToFloat32().MulAdd(sc, acc)
 		}
-		dst[r] = hsum(acc0.Add(acc1))
+		dst[r] = hsum(acc)
 	}
+}
+
+// q8Dot returns the integer dot product of the Q8_0 blocks at pw+off and
+// px+off as eight partial sums.
+func q8Dot(pw, px unsafe.Pointer, off uintptr, ones archsimd.Int16x16) archsimd.Int32x8 {
+	qw := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pw, off+2)))
+	qx := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, off+2)))
+	return qw.Abs().AsUint8x32().DotProductPairsSaturated(qx.CopySign(qw)).DotProductPairs(ones)
+}
+
+// q8Reduce finishes the reduction of eight blocks' partial sums: q0 holds
+// blocks 0..3's sums of lanes 0..3 in its low half and of lanes 4..7 in its
+// high half (two rounds of VPHADDD), q1 those of blocks 4..7; the result's
+// lane j is block j's total.
+func q8Reduce(q0, q1 archsimd.Int32x8) archsimd.Int32x8 {
+	return q0.Select128FromPair(0, 2, q1).Add(q0.Select128FromPair(1, 3, q1))
+}
+
+// halfConv converts fp16 values, sign-extended to 32-bit lanes, to float32
+// without F16C: the exponent and mantissa bits shifted into float32
+// position and multiplied by 2^112 rebias the exponent (and turn fp16
+// subnormals into the right float32 normals); the sign bit is copied over.
+// Infinities and NaNs (never block scales) are not handled.
+type halfConv struct {
+	mag, sign archsimd.Int32x8
+	pow112    archsimd.Float32x8
+}
+
+func newHalfConv() halfConv {
+	return halfConv{
+		mag:    archsimd.BroadcastInt32x8(0x0fffe000),
+		sign:   archsimd.BroadcastInt32x8(-0x80000000),
+		pow112: archsimd.BroadcastFloat32x8(0x1p112),
+	}
+}
+
+func (c *halfConv) conv(h archsimd.Int32x8) archsimd.Float32x8 {
+	f := h.ShiftAllLeft(13).And(c.mag).AsFloat32x8().Mul(c.pow112)
+	return f.AsInt32x8().Or(h.And(c.sign)).AsFloat32x8()
 }
 
 // clearUpper clears the upper halves of the vector registers before scalar

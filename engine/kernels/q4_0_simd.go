@@ -1,0 +1,93 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+// blockQ4_0 is ggml's block_q4_0 (18 bytes), read in place from a mapping:
+// value j of the block is (qs[j]&15 − 8)·d and value j+16 is
+// (qs[j]>>4 − 8)·d.
+type blockQ4_0 struct {
+	d  uint16
+	qs [16]uint8
+}
+
+// q4Order is the order in which a group of eight Q4_0 blocks comes out of
+// rowsQ4_0's reduction (see there); prepQ8_0 lays the activations' scales
+// out in it.
+var q4Order = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
+
+// rowsQ4_0 multiplies rows lo..hi-1 of a Q4_0 matrix with Q8_0
+// activations, as llama.cpp does, but with the nibbles taken as unsigned
+// (VPMADDUBSW of 0..15 with the activations) and the −8 applied once per
+// block through the activations' sums (prepQ8_0). Two blocks at a time:
+// two loads and one VPERM2I128 put their 16 bytes side by side, the low
+// and high nibbles multiply the activations laid out to match (q8[n8:]),
+// and one VPMADDWD leaves block i's sum in lanes 0..3 and block i+1's in
+// lanes 4..7. Four such pairs reduce with three VPHADDD to one vector
+// whose lanes are the eight blocks' sums in q4Order, which is scaled by the
+// weights' scales (fp16 converted in a vector, halfConv) and the
+// activations' (with the −8 terms, q8d[n8:]) in two FMAs. A row's last
+// partial group is copied into a zeroed buffer first.
+func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	var tail [8]blockQ4_0
+	var hd [8]int32
+	nb := m.Cols / 32
+	n8 := (nb + 7) &^ 7
+	ones := archsimd.BroadcastInt16x16(1)
+	low := archsimd.BroadcastUint8x32(0x0f)
+	hc := newHalfConv()
+	x := p.q8[n8 : 2*n8]
+	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		acc := archsimd.Float32x8{}
+		// px walks the activations' groups (one pointer register plus
+		// constant offsets addresses every load in one instruction); it
+		// never steps past the last group.
+		px := unsafe.Pointer(&x[0])
+		for g := 0; g < nb; g += 8 {
+			if g > 0 {
+				px = unsafe.Add(px, 8*34)
+			}
+			pw := unsafe.Pointer(&row[18*g])
+			if nb-g < 8 {
+				archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+				tail = [8]blockQ4_0{}
+				copy(tail[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
+				pw = unsafe.Pointer(&tail)
+			}
+			hd[0], hd[1] = int32(*(*int16)(pw)), int32(*(*int16)(unsafe.Add(pw, 36)))
+			hd[2], hd[3] = int32(*(*int16)(unsafe.Add(pw, 72))), int32(*(*int16)(unsafe.Add(pw, 108)))
+			hd[4], hd[5] = int32(*(*int16)(unsafe.Add(pw, 18))), int32(*(*int16)(unsafe.Add(pw, 54)))
+			hd[6], hd[7] = int32(*(*int16)(unsafe.Add(pw, 90))), int32(*(*int16)(unsafe.Add(pw, 126)))
+			h01 := q4Pair(pw, px, 0, low, ones).AddPairsGrouped(q4Pair(pw, px, 1, low, ones))
+			h23 := q4Pair(pw, px, 2, low, ones).AddPairsGrouped(q4Pair(pw, px, 3, low, ones))
+			s := h01.AddPairsGrouped(h23).ConvertToFloat32()
+			t := s.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(xd[g:g+8])), archsimd.LoadFloat32x8((*[8]float32)(xc[g:g+8])))
+			acc = t.MulAdd(hc.conv(archsimd.LoadInt32x8(&hd)), acc)
+		}
+		dst[r] = hsum(acc)
+	}
+}
+
+// q4Pair returns the integer dot products of Q4_0 blocks 2k and 2k+1 at pw
+// with the activations at px (Q4_0 layout), block 2k's in lanes 0..3 and
+// block 2k+1's in lanes 4..7, the nibbles taken as 0..15.
+func q4Pair(pw, px unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones archsimd.Int16x16) archsimd.Int32x8 {
+	// a's low half is block 2k's qs; b's high half is block 2k+1's qs (it
+	// starts 16 bytes before them, inside block 2k). Neither reads past
+	// block 2k+1.
+	a := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pw, 36*k+2)))
+	b := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pw, 36*k+4)))
+	v := a.Select128FromPair(0, 3, b)
+	lo := v.And(low)
+	hi := v.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(low)
+	xl := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+2)))
+	xh := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+36)))
+	return lo.DotProductPairsSaturated(xl).Add(hi.DotProductPairsSaturated(xh)).DotProductPairs(ones)
+}
