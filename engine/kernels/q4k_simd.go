@@ -3,7 +3,6 @@
 package kernels
 
 import (
-	"encoding/binary"
 	"simd/archsimd"
 	"unsafe"
 )
@@ -15,58 +14,181 @@ type blockQ4K struct {
 	qs      [128]uint8
 }
 
-// unpackQ4KScales returns the eight 6-bit scales (bytes 0..7 of sc) and
-// mins (bytes 0..7 of mn) of a Q4_K block, branch-free (ggml's kmask trick).
-func unpackQ4KScales(s *[12]uint8) (sc, mn uint64) {
-	const kmask1, kmask2, kmask3 = 0x3f3f3f3f, 0x0f0f0f0f, 0x03030303
-	u0 := binary.LittleEndian.Uint32(s[0:])
-	u1 := binary.LittleEndian.Uint32(s[4:])
-	u2 := binary.LittleEndian.Uint32(s[8:])
-	u3 := (u2>>4)&kmask2 | ((u1>>6)&kmask3)<<4
-	m0 := u1 & kmask1
-	s1 := u2&kmask2 | ((u0>>6)&kmask3)<<4
-	s0 := u0 & kmask1
-	return uint64(s0) | uint64(s1)<<32, uint64(m0) | uint64(u3)<<32
+// q4kHas512 says whether this CPU runs the AVX-512 Q4_K kernels;
+// q4kUse512 selects them (tests flip it to exercise both paths).
+var (
+	q4kHas512 = archsimd.X86.AVX512()
+	q4kUse512 = q4kHas512
+)
+
+// q4kConsts holds the byte shuffles and masks that unpack a Q4_K block's
+// 6-bit scales and mins with vector operations (ggml's kmask trick), and
+// spread them for VPMADDWD.
+//
+// A block starts with d, dmin (fp16) and the 12 scale bytes s0..s11; with
+// h = those 16 bytes in each 128-bit half, scale j and min j are
+//
+//	j < 4:  sc = s[j] & 63,                           mn = s[j+4] & 63
+//	j >= 4: sc = s[j+4]&15 | (s[j-4]>>6)<<4,          mn = s[j+4]>>4 | (s[j]>>6)<<4
+//
+// u (bytes 0..7 the scales, 8..15 the mins, in each half) is
+// a&maskL | (a>>4)&maskH | (b>>2)&0x30 with a = h shuffled by idxA and
+// b = h shuffled by idxB (16-bit shifts: the masks drop what crosses bytes).
+type q4kConsts struct {
+	low, maskL, maskH, m30 archsimd.Uint8x32
+	// Shift counts for VPSRLVD: archsimd's shifts by a scalar count move
+	// it into an XMM register with a legacy-SSE MOVQ (see hsum).
+	two, four             archsimd.Uint32x8
+	idxA, idxB, minSpread archsimd.Int8x32
+	// shuf[j] spreads scale j (byte j of u) to every 16-bit lane.
+	shuf [8]archsimd.Int8x32
+}
+
+// q4kTab holds the constant vectors of the Q4_K kernels as bytes, filled
+// once: the kernels load them. Building them in a kernel would take stack
+// arrays, which Go zeroes and copies with legacy-SSE moves, and those cost
+// the dirty-upper-state penalty once vector code has run (see hsum).
+var q4kTab struct {
+	idxA, idxB, maskL, maskH, minSpread [32]int8
+	shuf                                [8][32]int8
+	// The AVX-512 kernels' scale spreads (see q4kConsts512): scale512 for
+	// rowsQ4_K512's weight vectors (sub-blocks 0|2, 1|3, 4|6, 5|7),
+	// scaleBatch512 for rowsQ4_KBatch512's (0|1, 2|3, 4|5, 6|7).
+	scale512, scaleBatch512 [4][64]int8
+	// 512-bit versions of the scale unpacking (the 256-bit ones twice),
+	// and minSpread in the high 256 bits only.
+	idxA512, idxB512, maskL512, maskH512, minSpread512 [64]int8
+	// headPerm copies a block's first 16 bytes to all 128-bit lanes;
+	// fold and scalePerm: see rowsQ4_K512.
+	headPerm, foldLo, foldHi [8]uint64
+	scalePerm, pairPerm      [16]uint32
+}
+
+func init() {
+	t := &q4kTab
+	for half := 0; half < 32; half += 16 {
+		for j := range 4 {
+			t.idxA[half+j], t.idxB[half+j], t.maskL[half+j] = int8(4+j), -128, 63                // sc j
+			t.idxA[half+4+j], t.idxB[half+4+j], t.maskL[half+4+j] = int8(12+j), int8(4+j), 15    // sc 4+j
+			t.idxA[half+8+j], t.idxB[half+8+j], t.maskL[half+8+j] = int8(8+j), -128, 63          // mn j
+			t.idxA[half+12+j], t.idxB[half+12+j], t.maskH[half+12+j] = int8(12+j), int8(8+j), 15 // mn 4+j
+		}
+	}
+	// minSpread: low half m0 m0 m1 m1 m2 m2 m3 m3, high half m4 … m7 as
+	// 16-bit lanes, to multiply the activations' 16-value sums pairwise.
+	for k := range 8 {
+		t.minSpread[2*k], t.minSpread[2*k+1] = int8(8+k/2), -128
+		t.minSpread[16+2*k], t.minSpread[16+2*k+1] = int8(12+k/2), -128
+	}
+	for j := range t.shuf {
+		for k := 0; k < 32; k += 2 {
+			t.shuf[j][k], t.shuf[j][k+1] = int8(j), -128
+		}
+	}
+	for k := range 32 {
+		t.idxA512[k], t.idxA512[32+k] = t.idxA[k], t.idxA[k]
+		t.idxB512[k], t.idxB512[32+k] = t.idxB[k], t.idxB[k]
+		t.maskL512[k], t.maskL512[32+k] = t.maskL[k], t.maskL[k]
+		t.maskH512[k], t.maskH512[32+k] = t.maskH[k], t.maskH[k]
+		t.minSpread512[k], t.minSpread512[32+k] = -128, t.minSpread[k]
+	}
+	t.headPerm = [8]uint64{0, 1, 0, 1, 0, 1, 0, 1}
+	t.foldLo = [8]uint64{0, 1, 2, 3, 12, 13, 14, 15}
+	t.foldHi = [8]uint64{4, 5, 6, 7, 8, 9, 10, 11}
+	for k := range 16 {
+		t.scalePerm[k] = uint32(k / 8)
+		t.pairPerm[k] = uint32(k/2 + 8*(k%2))
+	}
+	for j, subs := range [4][2]int{{0, 2}, {1, 3}, {4, 6}, {5, 7}} {
+		for k := 0; k < 64; k += 2 {
+			t.scale512[j][k], t.scale512[j][k+1] = int8(subs[k/32]), -128
+			t.scaleBatch512[j][k], t.scaleBatch512[j][k+1] = int8(2*j+k/32), -128
+		}
+	}
+}
+
+// init loads the constants. It must run before any vector code that
+// could leave the upper state dirty precedes legacy-SSE stack moves.
+func (c *q4kConsts) init() {
+	t := &q4kTab
+	c.idxA, c.idxB, c.minSpread = archsimd.LoadInt8x32(&t.idxA), archsimd.LoadInt8x32(&t.idxB), archsimd.LoadInt8x32(&t.minSpread)
+	c.maskL, c.maskH = archsimd.LoadInt8x32(&t.maskL).AsUint8x32(), archsimd.LoadInt8x32(&t.maskH).AsUint8x32()
+	c.low, c.m30 = archsimd.BroadcastUint8x32(0x0f), archsimd.BroadcastUint8x32(0x30)
+	c.two, c.four = archsimd.BroadcastUint32x8(2), archsimd.BroadcastUint32x8(4)
+	for j := range c.shuf {
+		c.shuf[j] = archsimd.LoadInt8x32(&t.shuf[j])
+	}
+}
+
+// q4kUnpack returns the block's scales and mins (see q4kConsts) from its
+// first 32 bytes.
+func q4kUnpack(head archsimd.Uint8x32, c *q4kConsts) archsimd.Int8x32 {
+	h := head.Select128FromPair(0, 0, head)
+	a := h.PermuteOrZeroGrouped(c.idxA)
+	b := h.PermuteOrZeroGrouped(c.idxB)
+	u := a.And(c.maskL).Or(a.AsUint32x8().ShiftRight(c.four).AsUint8x32().And(c.maskH))
+	return u.Or(b.AsUint32x8().ShiftRight(c.two).AsUint8x32().And(c.m30)).AsInt8x32()
+}
+
+// q4kHalves converts the fp16 d and dmin of n blocks (hdm[i] = d |
+// dmin<<16, as they sit at a block's start) to float32, times the
+// activations' block scales kd when kd is not nil, into ds and ms.
+func q4kHalves(hdm []uint32, kd, ds, ms []float32, n int) {
+	mag, sign := archsimd.BroadcastUint32x8(0x7fff), archsimd.BroadcastUint32x8(0x8000)
+	thirteen, sixteen := archsimd.BroadcastUint32x8(13), archsimd.BroadcastUint32x8(16)
+	pow112 := archsimd.BroadcastFloat32x8(0x1p112)
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadUint32x8Slice(hdm[i:])
+		d := q4kHalf8(v, mag, sign, thirteen, sixteen, pow112)
+		dm := q4kHalf8(v.ShiftRight(sixteen), mag, sign, thirteen, sixteen, pow112)
+		if kd != nil {
+			xd := archsimd.LoadFloat32x8Slice(kd[i:])
+			d, dm = d.Mul(xd), dm.Mul(xd)
+		}
+		d.StoreSlice(ds[i:])
+		dm.StoreSlice(ms[i:])
+	}
+}
+
+// q4kHalf8 is half8 (the same operations) with its constants in registers.
+func q4kHalf8(h, magMask, signMask, thirteen, sixteen archsimd.Uint32x8, pow112 archsimd.Float32x8) archsimd.Float32x8 {
+	mag := h.And(magMask).ShiftLeft(thirteen)
+	f := mag.AsFloat32x8().Mul(pow112)
+	sign := h.And(signMask).ShiftLeft(sixteen)
+	return f.AsUint32x8().Or(sign).AsFloat32x8()
+}
+
+// q4kPrep is the first pass over a chunk of a row's blocks w (activations
+// x): it unpacks each block's scales and mins into us (see q4kConsts) and
+// adds the min terms, scaled by ms, to accm, which it returns.
+func q4kPrep(w []blockQ4K, x []blockQ8K, us *[kchunk]archsimd.Int8x32, ms []float32, c *q4kConsts, accm archsimd.Float32x8) archsimd.Float32x8 {
+	x = x[:len(w)]
+	ms = ms[:len(w)+3]
+	for i := range w {
+		u := q4kUnpack(archsimd.LoadUint8x32((*[32]uint8)(unsafe.Pointer(&w[i]))), c)
+		us[i&(kchunk-1)] = u
+		msum := u.PermuteOrZeroGrouped(c.minSpread).AsInt16x16().DotProductPairs(archsimd.LoadInt16x16(&x[i].bsums))
+		accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[i:]).Broadcast1To8(), accm)
+	}
+	return accm
 }
 
 // rowsQ4_K multiplies rows lo..hi-1 of a Q4_K matrix with Q8_K activations.
 func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	// Scalar set-up first, after clearing the upper halves (see hsum): the
-	// arrays are zeroed with legacy-SSE stores.
+	// arrays are zeroed, and arguments copied, with legacy-SSE moves.
 	archsimd.ClearAVXUpperBits()
-	var hd, hm [kchunk]uint32
-	var packed [kchunk][4]uint64
+	if q4kUse512 && m.Cols <= kchunk*256 {
+		rowsQ4_K512(dst, m, p, lo, hi)
+		return
+	}
+	var hdm [kchunk + 8]uint32
 	var dscale, mscale [kchunk + 8]float32
-	var b, scaleIdx, minIdx [32]int8
+	var us [kchunk]archsimd.Int8x32
+	var kc q4kConsts
 	nb := m.Cols / 256
-	hc := newHalfConsts()
-	low := archsimd.BroadcastUint8x32(0x0f)
-	four := archsimd.BroadcastUint32x8(4)
-	// shuf[j] picks 16-bit lane j of the scales vector into every lane
-	// (ggml get_scale_shuffle_k4), as VPSHUFB within each 128-bit half.
-	var shuf [8]archsimd.Int8x32
-	for j := range shuf {
-		for k := 0; k < 32; k += 2 {
-			b[k], b[k+1] = int8(2*j), int8(2*j+1)
-		}
-		shuf[j] = archsimd.LoadInt8x32(&b)
-	}
-	// packed[i] holds a block's 8 scale bytes then its 8 min bytes, twice
-	// (once per 128-bit half, since VPSHUFB stays within halves). scaleIdx
-	// zero-extends the scales to 16 bits; minIdx spreads the mins as
-	// m0 m0 m1 m1 … (16-bit) to multiply the activations' 16-value sums
-	// pairwise (VPMADDWD). Only 256-bit vectors are used: Go moves 128-bit
-	// ones with legacy-SSE instructions, which cost the penalty at hsum.
-	for i := range 8 {
-		scaleIdx[2*i], scaleIdx[16+2*i] = int8(i), int8(i)
-		scaleIdx[2*i+1], scaleIdx[16+2*i+1] = -128, -128
-	}
-	for k := range 8 { // low half: mins 0..3, high half: mins 4..7
-		lo, hi := int8(8+k/2), int8(12+k/2)
-		minIdx[2*k], minIdx[2*k+1] = lo, -128
-		minIdx[16+2*k], minIdx[16+2*k+1] = hi, -128
-	}
-	scaleSpread, minSpread := archsimd.LoadInt8x32(&scaleIdx), archsimd.LoadInt8x32(&minIdx)
+	kc.init()
+	k := &kc
 	x := p.q8k
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
@@ -74,43 +196,33 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		acc, accm := archsimd.Float32x8{}, archsimd.Float32x8{}
 		for c := 0; c < nb; c += kchunk {
 			n := min(kchunk, nb-c)
-			w, x, kd := w[c:c+n], x[c:c+n], p.kd[c:]
-			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
+			w, x := w[c:c+n], x[c:c+n]
 			for i := range w {
-				b := &w[i]
-				sc, mn := unpackQ4KScales(&b.scales)
-				hd[i], hm[i] = uint32(b.d), uint32(b.dmin)
-				packed[i][0], packed[i][1], packed[i][2], packed[i][3] = sc, mn, sc, mn
+				hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
 			}
-			for i := 0; i < n; i += 8 {
-				xd := archsimd.LoadFloat32x8Slice(kd[i:])
-				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).Mul(xd).StoreSlice(dscale[i:])
-				half8(archsimd.LoadUint32x8Slice(hm[i:]), &hc).Mul(xd).StoreSlice(mscale[i:])
-			}
+			q4kHalves(hdm[:], p.kd[c:], dscale[:], mscale[:], n)
+			accm = q4kPrep(w, x, &us, mscale[:], k, accm)
+			dscale := dscale[:n+3]
 			for i := range w {
 				b, q := &w[i], &x[i]
-				raw := archsimd.LoadUint64x4(&packed[i]).AsInt8x32()
-				sv := raw.PermuteOrZeroGrouped(scaleSpread)
-				mins := raw.PermuteOrZeroGrouped(minSpread).AsInt16x16()
-				msum := mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
+				u := us[i&(kchunk-1)]
 				// The four 64-value steps, unrolled so that no index is
 				// spilled, into two accumulators (integer: order-free).
 				qs, xs := &b.qs, &q.qs
+				low, four := k.low, k.four
 				b0 := archsimd.LoadUint8x32((*[32]uint8)(qs[0:]))
+				s0 := b0.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[0:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[0]).AsInt16x16())
+				s1 := b0.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[32:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[1]).AsInt16x16())
 				b1 := archsimd.LoadUint8x32((*[32]uint8)(qs[32:]))
+				s0 = s0.Add(b1.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[64:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[2]).AsInt16x16()))
+				s1 = s1.Add(b1.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[96:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[3]).AsInt16x16()))
 				b2 := archsimd.LoadUint8x32((*[32]uint8)(qs[64:]))
+				s0 = s0.Add(b2.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[128:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[4]).AsInt16x16()))
+				s1 = s1.Add(b2.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[160:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[5]).AsInt16x16()))
 				b3 := archsimd.LoadUint8x32((*[32]uint8)(qs[96:]))
-				s0 := b0.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[0:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[0]).AsInt16x16())
-				s1 := b0.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[32:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[1]).AsInt16x16())
-				s0 = s0.Add(b1.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[64:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[2]).AsInt16x16()))
-				s1 = s1.Add(b1.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[96:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[3]).AsInt16x16()))
-				s0 = s0.Add(b2.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[128:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[4]).AsInt16x16()))
-				s1 = s1.Add(b2.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[160:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[5]).AsInt16x16()))
-				s0 = s0.Add(b3.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[6]).AsInt16x16()))
-				s1 = s1.Add(b3.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(sv.PermuteOrZeroGrouped(shuf[7]).AsInt16x16()))
-				sumi := s0.Add(s1)
-				acc = sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8(), acc)
-				accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(mscale[i:]).Broadcast1To8(), accm)
+				s0 = s0.Add(b3.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[6]).AsInt16x16()))
+				s1 = s1.Add(b3.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[7]).AsInt16x16()))
+				acc = s0.Add(s1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8(), acc)
 			}
 		}
 		dst[r] = hsum(acc.Sub(accm))
@@ -127,35 +239,17 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	nv := len(ps)
-	var hd, hm [kchunk]uint32
-	var packed [kchunk][4]uint64
+	var hdm [kchunk + 8]uint32
 	var wd, wm [kchunk + 8]float32
 	// Per vector: its block scales times the weights' (d then dmin, each
 	// kchunk+8 long), and its two accumulators (8 lanes each).
 	scales := make([]float32, nv*2*(kchunk+8))
 	accs := make([]float32, nv*16)
-	var b, scaleIdx, minIdx [32]int8
 	nb := m.Cols / 256
-	hc := newHalfConsts()
-	low := archsimd.BroadcastUint8x32(0x0f)
-	four := archsimd.BroadcastUint32x8(4)
-	var shuf [8]archsimd.Int8x32 // as in rowsQ4_K
-	for j := range shuf {
-		for k := 0; k < 32; k += 2 {
-			b[k], b[k+1] = int8(2*j), int8(2*j+1)
-		}
-		shuf[j] = archsimd.LoadInt8x32(&b)
-	}
-	for i := range 8 {
-		scaleIdx[2*i], scaleIdx[16+2*i] = int8(i), int8(i)
-		scaleIdx[2*i+1], scaleIdx[16+2*i+1] = -128, -128
-	}
-	for k := range 8 {
-		lo, hi := int8(8+k/2), int8(12+k/2)
-		minIdx[2*k], minIdx[2*k+1] = lo, -128
-		minIdx[16+2*k], minIdx[16+2*k+1] = hi, -128
-	}
-	scaleSpread, minSpread := archsimd.LoadInt8x32(&scaleIdx), archsimd.LoadInt8x32(&minIdx)
+	var kc q4kConsts
+	kc.init()
+	k := &kc
+	low, four := k.low, k.four
 	zero := archsimd.Float32x8{}
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
@@ -167,17 +261,10 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 		for c := 0; c < nb; c += kchunk {
 			n := min(kchunk, nb-c)
 			w := w[c : c+n]
-			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
 			for i := range w {
-				b := &w[i]
-				sc, mn := unpackQ4KScales(&b.scales)
-				hd[i], hm[i] = uint32(b.d), uint32(b.dmin)
-				packed[i][0], packed[i][1], packed[i][2], packed[i][3] = sc, mn, sc, mn
+				hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
 			}
-			for i := 0; i < n; i += 8 {
-				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).StoreSlice(wd[i:])
-				half8(archsimd.LoadUint32x8Slice(hm[i:]), &hc).StoreSlice(wm[i:])
-			}
+			q4kHalves(hdm[:], nil, wd[:], wm[:], n)
 			for v := range nv {
 				ds := scales[v*2*(kchunk+8):]
 				ms := ds[kchunk+8:]
@@ -190,18 +277,22 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 			}
 			for i := range w {
 				blk := &w[i]
-				raw := archsimd.LoadUint64x4(&packed[i]).AsInt8x32()
-				sv := raw.PermuteOrZeroGrouped(scaleSpread)
-				mins := raw.PermuteOrZeroGrouped(minSpread).AsInt16x16()
-				var ws [8]archsimd.Int16x16
-				var nib [8]archsimd.Uint8x32
-				for j := range 4 {
-					bits := archsimd.LoadUint8x32((*[32]uint8)(blk.qs[32*j:]))
-					nib[2*j] = bits.And(low)
-					nib[2*j+1] = bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
-					ws[2*j] = sv.PermuteOrZeroGrouped(shuf[2*j]).AsInt16x16()
-					ws[2*j+1] = sv.PermuteOrZeroGrouped(shuf[2*j+1]).AsInt16x16()
-				}
+				u := q4kUnpack(archsimd.LoadUint8x32((*[32]uint8)(unsafe.Pointer(blk))), k)
+				mins := u.PermuteOrZeroGrouped(k.minSpread).AsInt16x16()
+				// Separate variables, not arrays: Go zeroes a stack array
+				// with legacy-SSE stores (see hsum).
+				bits := archsimd.LoadUint8x32((*[32]uint8)(blk.qs[0:]))
+				n0, n1 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+				bits = archsimd.LoadUint8x32((*[32]uint8)(blk.qs[32:]))
+				n2, n3 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+				bits = archsimd.LoadUint8x32((*[32]uint8)(blk.qs[64:]))
+				n4, n5 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+				bits = archsimd.LoadUint8x32((*[32]uint8)(blk.qs[96:]))
+				n6, n7 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+				w0, w1 := u.PermuteOrZeroGrouped(k.shuf[0]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[1]).AsInt16x16()
+				w2, w3 := u.PermuteOrZeroGrouped(k.shuf[2]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[3]).AsInt16x16()
+				w4, w5 := u.PermuteOrZeroGrouped(k.shuf[4]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[5]).AsInt16x16()
+				w6, w7 := u.PermuteOrZeroGrouped(k.shuf[6]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[7]).AsInt16x16()
 				// Two vectors per pass: each decoded weight vector loaded
 				// from the stack serves both.
 				v := 0
@@ -209,28 +300,20 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 					q0, q1 := &ps[v].q8k[c+i], &ps[v+1].q8k[c+i]
 					// Unrolled (constant indices: nothing spilled per step).
 					x0, x1 := &q0.qs, &q1.qs
-					n0, w0 := nib[0], ws[0]
 					sumi0 := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[0:]))).DotProductPairs(w0)
 					sumi1 := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[0:]))).DotProductPairs(w0)
-					n1, w1 := nib[1], ws[1]
 					sumi0 = sumi0.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[32:]))).DotProductPairs(w1))
 					sumi1 = sumi1.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[32:]))).DotProductPairs(w1))
-					n2, w2 := nib[2], ws[2]
 					sumi0 = sumi0.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[64:]))).DotProductPairs(w2))
 					sumi1 = sumi1.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[64:]))).DotProductPairs(w2))
-					n3, w3 := nib[3], ws[3]
 					sumi0 = sumi0.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[96:]))).DotProductPairs(w3))
 					sumi1 = sumi1.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[96:]))).DotProductPairs(w3))
-					n4, w4 := nib[4], ws[4]
 					sumi0 = sumi0.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[128:]))).DotProductPairs(w4))
 					sumi1 = sumi1.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[128:]))).DotProductPairs(w4))
-					n5, w5 := nib[5], ws[5]
 					sumi0 = sumi0.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[160:]))).DotProductPairs(w5))
 					sumi1 = sumi1.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[160:]))).DotProductPairs(w5))
-					n6, w6 := nib[6], ws[6]
 					sumi0 = sumi0.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[192:]))).DotProductPairs(w6))
 					sumi1 = sumi1.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[192:]))).DotProductPairs(w6))
-					n7, w7 := nib[7], ws[7]
 					sumi0 = sumi0.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[224:]))).DotProductPairs(w7))
 					sumi1 = sumi1.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[224:]))).DotProductPairs(w7))
 					q4acc(accs[16*v:], scales[v*2*(kchunk+8):], i, sumi0, mins.DotProductPairs(archsimd.LoadInt16x16(&q0.bsums)))
@@ -238,12 +321,15 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 				}
 				for ; v < nv; v++ {
 					q := &ps[v].q8k[c+i]
-					var sumi archsimd.Int32x8
-					for j := range 4 {
-						pl := nib[2*j].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j:]))).DotProductPairs(ws[2*j])
-						ph := nib[2*j+1].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(q.qs[64*j+32:]))).DotProductPairs(ws[2*j+1])
-						sumi = sumi.Add(pl.Add(ph))
-					}
+					xs := &q.qs
+					sumi := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[0:]))).DotProductPairs(w0)
+					sumi = sumi.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[32:]))).DotProductPairs(w1))
+					sumi = sumi.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[64:]))).DotProductPairs(w2))
+					sumi = sumi.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[96:]))).DotProductPairs(w3))
+					sumi = sumi.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[128:]))).DotProductPairs(w4))
+					sumi = sumi.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[160:]))).DotProductPairs(w5))
+					sumi = sumi.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(w6))
+					sumi = sumi.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(w7))
 					q4acc(accs[16*v:], scales[v*2*(kchunk+8):], i, sumi, mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums)))
 				}
 			}

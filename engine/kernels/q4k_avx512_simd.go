@@ -1,0 +1,128 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+// The AVX-512 Q4_K kernels (AVX512F+BW, behind q4kUse512) work on 64
+// bytes at a time: a block's 128 weight bytes are two loads, whose low and
+// high nibbles make four 64-value vectors, each covering two 32-value
+// sub-blocks. Their integer sums end in the same Int32x8 lanes as the AVX2
+// kernels' (lane k sums bytes 4k..4k+3 of every sub-block), so the float
+// operations and results are the AVX2 kernels', bit for bit.
+
+// q4kConsts512 holds the AVX-512 kernels' vectors.
+type q4kConsts512 struct {
+	low  archsimd.Uint8x64
+	four archsimd.Uint32x16
+	// scale[j] spreads the scales of the two sub-blocks weight vector j
+	// covers over its two 256-bit halves (VPSHUFB, within 128-bit lanes
+	// that each hold all 16 scale and min bytes).
+	scale [4]archsimd.Int8x64
+}
+
+// init loads the constants for weight vectors whose scale spreads are
+// tab (q4kTab.scale512 or scaleBatch512).
+func (c *q4kConsts512) init(tab *[4][64]int8) {
+	c.low = archsimd.BroadcastUint8x64(0x0f)
+	c.four = archsimd.BroadcastUint32x16(4)
+	for j := range c.scale {
+		c.scale[j] = archsimd.LoadInt8x64(&tab[j])
+	}
+}
+
+// q4kPermuted holds Q8_K activations reordered for rowsQ4_K512: per
+// block, the 32-value sub-blocks 0 2 1 3 4 6 5 7, the order in which the
+// nibbles of 64 loaded weight bytes come.
+type q4kPermuted [kchunk][256]int8
+
+func (xp *q4kPermuted) set(x []blockQ8K) {
+	// Unrolled: a ranged array literal would be copied with legacy-SSE
+	// moves, which cost the dirty-upper-state penalty here (see hsum).
+	for i := range x {
+		src, dst := &x[i].qs, &xp[i]
+		archsimd.LoadInt8x32((*[32]int8)(src[0:])).Store((*[32]int8)(dst[0:]))
+		archsimd.LoadInt8x32((*[32]int8)(src[64:])).Store((*[32]int8)(dst[32:]))
+		archsimd.LoadInt8x32((*[32]int8)(src[32:])).Store((*[32]int8)(dst[64:]))
+		archsimd.LoadInt8x32((*[32]int8)(src[96:])).Store((*[32]int8)(dst[96:]))
+		archsimd.LoadInt8x32((*[32]int8)(src[128:])).Store((*[32]int8)(dst[128:]))
+		archsimd.LoadInt8x32((*[32]int8)(src[192:])).Store((*[32]int8)(dst[160:]))
+		archsimd.LoadInt8x32((*[32]int8)(src[160:])).Store((*[32]int8)(dst[192:]))
+		archsimd.LoadInt8x32((*[32]int8)(src[224:])).Store((*[32]int8)(dst[224:]))
+	}
+}
+
+// q4kHalvesPairs is q4kHalves (the same operations) storing d and dmin
+// scales interleaved: dms[2i] for block i's d, dms[2i+1] for its dmin.
+func q4kHalvesPairs(hdm []uint32, kd, dms []float32, n int) {
+	mag, sign := archsimd.BroadcastUint32x8(0x7fff), archsimd.BroadcastUint32x8(0x8000)
+	thirteen, sixteen := archsimd.BroadcastUint32x8(13), archsimd.BroadcastUint32x8(16)
+	pow112 := archsimd.BroadcastFloat32x8(0x1p112)
+	pairs := archsimd.LoadUint32x16(&q4kTab.pairPerm)
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadUint32x8Slice(hdm[i:])
+		xd := archsimd.LoadFloat32x8Slice(kd[i:])
+		d := q4kHalf8(v, mag, sign, thirteen, sixteen, pow112).Mul(xd)
+		dm := q4kHalf8(v.ShiftRight(sixteen), mag, sign, thirteen, sixteen, pow112).Mul(xd)
+		archsimd.Float32x16{}.SetLo(d).SetHi(dm).Permute(pairs).StoreSlice(dms[2*i:])
+	}
+}
+
+// rowsQ4_K512 is rowsQ4_K for rows of at most kchunk blocks with AVX-512,
+// in one pass per row: each block's scales and mins are unpacked from a
+// 64-byte load of its start, its min terms ride in the high half of the
+// integer sums (msum) and of the float accumulator (accm), so that one
+// FMA per block does both of rowsQ4_K's.
+func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	var hdm [kchunk + 8]uint32
+	var dms [2*kchunk + 16]float32
+	var xp q4kPermuted
+	var k5 q4kConsts512
+	nb := m.Cols / 256
+	k5.init(&q4kTab.scale512)
+	t := &q4kTab
+	idxA, idxB := archsimd.LoadInt8x64(&t.idxA512), archsimd.LoadInt8x64(&t.idxB512)
+	maskL, maskH := archsimd.LoadInt8x64(&t.maskL512).AsUint8x64(), archsimd.LoadInt8x64(&t.maskH512).AsUint8x64()
+	minSpread := archsimd.LoadInt8x64(&t.minSpread512)
+	headPerm, foldLo, foldHi := archsimd.LoadUint64x8(&t.headPerm), archsimd.LoadUint64x8(&t.foldLo), archsimd.LoadUint64x8(&t.foldHi)
+	scalePerm := archsimd.LoadUint32x16(&t.scalePerm)
+	m30, two := archsimd.BroadcastUint8x64(0x30), archsimd.BroadcastUint32x16(2)
+	low, four := k5.low, k5.four
+	x := p.q8k[:nb]
+	xp.set(x)
+	xs := xp[:nb]
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		for i := range w {
+			hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
+		}
+		q4kHalvesPairs(hdm[:], p.kd, dms[:], nb)
+		// Lanes 0..7: rowsQ4_K's acc; 8..15: its accm.
+		acc := archsimd.Float32x16{}
+		for i := range w {
+			b, q := &w[i], &xs[i]
+			h := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Pointer(b))).AsUint64x8().Permute(headPerm).AsUint8x64()
+			a, c := h.PermuteOrZeroGrouped(idxA), h.PermuteOrZeroGrouped(idxB)
+			u := a.And(maskL).Or(a.AsUint32x16().ShiftRight(four).AsUint8x64().And(maskH)).Or(c.AsUint32x16().ShiftRight(two).AsUint8x64().And(m30)).AsInt8x64()
+			// The activations' 16-value sums sit after their last 32 values.
+			ms := u.PermuteOrZeroGrouped(minSpread).AsInt16x32().DotProductPairs(archsimd.LoadInt16x32((*[32]int16)(unsafe.Pointer(&x[i].qs[224]))))
+			q0 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[0:]))
+			q1 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[64:]))
+			s0 := q0.And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[0:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[0]).AsInt16x32())
+			s1 := q0.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[64:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[1]).AsInt16x32())
+			s0 = s0.Add(q1.And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[128:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[2]).AsInt16x32()))
+			s1 = s1.Add(q1.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[192:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[3]).AsInt16x32()))
+			s := s0.Add(s1).AsUint64x8()
+			// [sumi | msum] with sumi = s.lo + s.hi, as rowsQ4_K's.
+			f := s.ConcatPermute(ms.AsUint64x8(), foldLo).AsInt32x16().Add(s.ConcatPermute(archsimd.Uint64x8{}, foldHi).AsInt32x16())
+			sc := archsimd.LoadFloat32x16((*[16]float32)(dms[2*(i&(kchunk-1)):])).Permute(scalePerm)
+			acc = f.ConvertToFloat32().MulAdd(sc, acc)
+		}
+		dst[r] = hsum(acc.GetLo().Sub(acc.GetHi()))
+	}
+}

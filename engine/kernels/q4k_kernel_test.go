@@ -1,0 +1,188 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/converse-project/converse/engine/gguf"
+)
+
+// q4kMatrix returns a random rows×cols Q4_K matrix and prepared
+// activations. With raw, the blocks are random bytes (every scale and min
+// bit pattern) with fp16 d and dmin of moderate size.
+func q4kMatrix(t testing.TB, r *rand.Rand, rows, cols int, raw bool) (Matrix, *prepared) {
+	var enc []byte
+	if raw {
+		enc = make([]byte, rows*cols/256*144)
+		for i := range enc {
+			enc[i] = byte(r.Uint32())
+		}
+		for b := 0; b < len(enc); b += 144 {
+			binary.LittleEndian.PutUint16(enc[b:], uint16(0x1000+r.IntN(0x2000)))
+			binary.LittleEndian.PutUint16(enc[b+2:], uint16(0x1000+r.IntN(0x2000)))
+		}
+	} else {
+		var err error
+		enc, err = Quantize(gguf.TypeQ4_K, randomVector(r, rows*cols))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := NewMatrix(gguf.TypeQ4_K, rows, cols, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := new(prepared)
+	p.prepare(randomVector(r, cols), kernelFor(gguf.TypeQ4_K))
+	return m, p
+}
+
+// q4kPaths runs f once per Q4_K code path this CPU has (AVX-512 and AVX2).
+func q4kPaths(t *testing.T, f func(t *testing.T)) {
+	saved := q4kUse512
+	defer func() { q4kUse512 = saved }()
+	for _, on := range []bool{false, true} {
+		if on && !q4kHas512 {
+			continue
+		}
+		q4kUse512 = on
+		t.Run(fmt.Sprintf("avx512=%v", on), f)
+	}
+}
+
+// The kernels keep the float operations of the previous version: same
+// results, bit for bit, for any row length (one chunk or several, an odd
+// number of blocks), row range and block contents.
+func TestQ4KMatchesPreviousKernel(t *testing.T) {
+	q4kPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		for _, raw := range []bool{false, true} {
+			for _, shape := range [][2]int{{9, 256}, {33, 512}, {17, 256 * 7}, {5, 256 * 70}, {40, 5632}, {3, 256 * 129}} {
+				m, p := q4kMatrix(t, r, shape[0], shape[1], raw)
+				want := make([]float32, m.Rows)
+				rowsQ4_KRef(want, m, p, 0, m.Rows)
+				got := make([]float32, m.Rows)
+				rowsQ4_K(got, m, p, 0, m.Rows)
+				if !slices.Equal(got, want) {
+					t.Fatalf("raw=%v %dx%d: %v, want %v", raw, m.Rows, m.Cols, got, want)
+				}
+				clear(got)
+				rowsQ4_K(got, m, p, 1, m.Rows-1)
+				if !slices.Equal(got[1:m.Rows-1], want[1:m.Rows-1]) || got[0] != 0 || got[m.Rows-1] != 0 {
+					t.Fatalf("raw=%v %dx%d rows 1..%d: %v, want %v", raw, m.Rows, m.Cols, m.Rows-1, got, want)
+				}
+				// The batched kernel gives each vector what rowsQ4_K gives it.
+				for _, nv := range []int{1, 2, 3, 5} {
+					ps := make([]prepared, nv)
+					dst := make([][]float32, nv)
+					for v := range ps {
+						ps[v].prepare(randomVector(r, m.Cols), kernelFor(gguf.TypeQ4_K))
+						dst[v] = make([]float32, m.Rows)
+					}
+					rowsQ4_KBatch(dst, m, ps, 0, m.Rows)
+					for v := range ps {
+						rowsQ4_K(want, m, &ps[v], 0, m.Rows)
+						if !slices.Equal(dst[v], want) {
+							t.Fatalf("raw=%v %dx%d, vector %d of %d: %v, want %v", raw, m.Rows, m.Cols, v, nv, dst[v], want)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkQ4KRows times rowsQ4_K on one thread against the previous
+// kernel, on a matrix that fits in L2 and one that does not.
+func BenchmarkQ4KRows(b *testing.B) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, shape := range [][2]int{{64, 4096}, {256, 4096}, {2048, 5632}} {
+		m, p := q4kMatrix(b, r, shape[0], shape[1], false)
+		dst := make([]float32, m.Rows)
+		for _, k := range []struct {
+			name string
+			f    func([]float32, Matrix, *prepared, int, int)
+		}{{"ref", rowsQ4_KRef}, {"new", rowsQ4_K}} {
+			b.Run(fmt.Sprintf("%dx%d/%s", m.Rows, m.Cols, k.name), func(b *testing.B) {
+				for b.Loop() {
+					k.f(dst, m, p, 0, m.Rows)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(m.Rows*m.Cols), "ns/weight")
+			})
+		}
+	}
+}
+
+// BenchmarkQ4KBatch times rowsQ4_KBatch per vector of an 8-vector batch.
+func BenchmarkQ4KBatch(b *testing.B) {
+	r := rand.New(rand.NewPCG(19, 20))
+	m, _ := q4kMatrix(b, r, 512, 2048, false)
+	const nv = 8
+	ps := make([]prepared, nv)
+	dst := make([][]float32, nv)
+	for v := range ps {
+		ps[v].prepare(randomVector(r, m.Cols), kernelFor(gguf.TypeQ4_K))
+		dst[v] = make([]float32, m.Rows)
+	}
+	for _, k := range []struct {
+		name string
+		f    func([][]float32, Matrix, []prepared, int, int)
+	}{{"ref", rowsQ4_KBatchRef}, {"new", rowsQ4_KBatch}} {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				k.f(dst, m, ps, 0, m.Rows)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(nv*m.Rows*m.Cols), "ns/weight")
+		})
+	}
+}
+
+// TestQ4KTiming (Q4KTIME=1) prints the best of many alternating runs of the
+// previous and current kernels, on one thread: single runs on a shared
+// machine vary too much to compare.
+func TestQ4KTiming(t *testing.T) {
+	if os.Getenv("Q4KTIME") == "" {
+		t.Skip("set Q4KTIME=1")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, shape := range [][2]int{{64, 4096}, {256, 4096}, {2048, 5632}} {
+		m, p := q4kMatrix(t, r, shape[0], shape[1], false)
+		dst := make([]float32, m.Rows)
+		fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K}
+		best := []time.Duration{time.Hour, time.Hour}
+		for range 100 * 4096 * 256 / (m.Rows * m.Cols) {
+			for i, f := range fs {
+				t0 := time.Now()
+				f(dst, m, p, 0, m.Rows)
+				best[i] = min(best[i], time.Since(t0))
+			}
+		}
+		n := float64(m.Rows * m.Cols)
+		t.Logf("%dx%d: ref %.4f ns/weight, new %.4f ns/weight", m.Rows, m.Cols, float64(best[0].Nanoseconds())/n, float64(best[1].Nanoseconds())/n)
+		// Batched, per vector of 8.
+		const nv = 8
+		ps := make([]prepared, nv)
+		dsts := make([][]float32, nv)
+		for v := range ps {
+			ps[v].prepare(randomVector(r, m.Cols), kernelFor(gguf.TypeQ4_K))
+			dsts[v] = make([]float32, m.Rows)
+		}
+		bfs := []func([][]float32, Matrix, []prepared, int, int){rowsQ4_KBatchRef, rowsQ4_KBatch}
+		best = []time.Duration{time.Hour, time.Hour}
+		for range 10 {
+			for i, f := range bfs {
+				t0 := time.Now()
+				f(dsts, m, ps, 0, m.Rows)
+				best[i] = min(best[i], time.Since(t0))
+			}
+		}
+		t.Logf("%dx%d batch of 8: ref %.4f ns/weight, new %.4f ns/weight", m.Rows, m.Cols, float64(best[0].Nanoseconds())/n/nv, float64(best[1].Nanoseconds())/n/nv)
+	}
+}
