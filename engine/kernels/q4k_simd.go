@@ -61,7 +61,9 @@ var q4kTab struct {
 	// headPerm copies a block's first 16 bytes to all 128-bit lanes;
 	// fold and scalePerm: see rowsQ4_K512.
 	headPerm, foldLo, foldHi [8]uint64
-	scalePerm, pairPerm      [16]uint32
+	// loHalves, hiHalves: see rowsQ4_KBatch512.
+	loHalves, hiHalves  [8]uint64
+	scalePerm, pairPerm [16]uint32
 }
 
 func init() {
@@ -95,6 +97,8 @@ func init() {
 	t.headPerm = [8]uint64{0, 1, 0, 1, 0, 1, 0, 1}
 	t.foldLo = [8]uint64{0, 1, 2, 3, 12, 13, 14, 15}
 	t.foldHi = [8]uint64{4, 5, 6, 7, 8, 9, 10, 11}
+	t.loHalves = [8]uint64{0, 1, 2, 3, 8, 9, 10, 11}
+	t.hiHalves = [8]uint64{4, 5, 6, 7, 12, 13, 14, 15}
 	for k := range 16 {
 		t.scalePerm[k] = uint32(k / 8)
 		t.pairPerm[k] = uint32(k/2 + 8*(k%2))
@@ -238,6 +242,10 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 // rowsQ4_K, so the results are the same bit for bit.
 func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	if q4kUse512 && m.Cols <= kchunk*256 {
+		rowsQ4_KBatch512(dst, m, ps, lo, hi)
+		return
+	}
 	nv := len(ps)
 	var hdm [kchunk + 8]uint32
 	var wd, wm [kchunk + 8]float32
