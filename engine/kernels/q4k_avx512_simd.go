@@ -71,26 +71,38 @@ func q4kHalvesPairs(hdm []uint32, kd, dms []float32, n int) {
 	}
 }
 
-// rowsQ4_K512 is rowsQ4_K for rows of at most kchunk blocks with AVX-512,
-// in one pass per row: each block's scales and mins are unpacked from a
-// 64-byte load of its start, its min terms ride in the high half of the
-// integer sums (msum) and of the float accumulator (accm), so that one
-// FMA per block does both of rowsQ4_K's.
+// q4kScalesScalar returns the scales and mins of block b (see q4kConsts)
+// with integer instructions (ggml's kmask trick), for a vector load.
+func q4kScalesScalar(b *blockQ4K) (sc, mn uint64) {
+	const kmask1, kmask2, kmask3 = 0x3f3f3f3f, 0x0f0f0f0f, 0x03030303
+	p := unsafe.Pointer(b)
+	u0, u1, u2 := *(*uint32)(unsafe.Add(p, 4)), *(*uint32)(unsafe.Add(p, 8)), *(*uint32)(unsafe.Add(p, 12))
+	s1 := u2&kmask2 | (u0>>6&kmask3)<<4
+	m1 := u2>>4&kmask2 | (u1>>6&kmask3)<<4
+	return uint64(u0&kmask1) | uint64(s1)<<32, uint64(u1&kmask1) | uint64(m1)<<32
+}
+
+// rowsQ4_K512 is rowsQ4_K for rows of at most kchunk blocks with AVX-512.
+// Per row, an integer pass unpacks the blocks' scales and mins (on the
+// scalar ports: 512-bit code has only two vector ports) and gathers their
+// fp16 d and dmin; then one vector pass does the rest: each block's min
+// terms ride in the high half of the integer sums (msum) and of the float
+// accumulator (accm), so that one FMA per block does both of rowsQ4_K's.
 func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	var hdm [kchunk + 8]uint32
 	var dms [2*kchunk + 16]float32
+	// Each block's scales then mins (8 bytes each); 6 spare entries for
+	// the 64-byte loads of the last ones.
+	var packed [kchunk + 6][2]uint64
 	var xp q4kPermuted
 	var k5 q4kConsts512
 	nb := m.Cols / 256
 	k5.init(&q4kTab.scale512)
 	t := &q4kTab
-	idxA, idxB := archsimd.LoadInt8x64(&t.idxA512), archsimd.LoadInt8x64(&t.idxB512)
-	maskL, maskH := archsimd.LoadInt8x64(&t.maskL512).AsUint8x64(), archsimd.LoadInt8x64(&t.maskH512).AsUint8x64()
 	minSpread := archsimd.LoadInt8x64(&t.minSpread512)
 	headPerm, foldLo, foldHi := archsimd.LoadUint64x8(&t.headPerm), archsimd.LoadUint64x8(&t.foldLo), archsimd.LoadUint64x8(&t.foldHi)
 	scalePerm := archsimd.LoadUint32x16(&t.scalePerm)
-	m30, two := archsimd.BroadcastUint8x64(0x30), archsimd.BroadcastUint32x16(2)
 	low, four := k5.low, k5.four
 	x := p.q8k[:nb]
 	xp.set(x)
@@ -99,16 +111,17 @@ func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
 		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
 		for i := range w {
-			hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
+			b := &w[i]
+			hdm[i] = *(*uint32)(unsafe.Pointer(b))
+			sc, mn := q4kScalesScalar(b)
+			packed[i&(kchunk-1)] = [2]uint64{sc, mn}
 		}
 		q4kHalvesPairs(hdm[:], p.kd, dms[:], nb)
 		// Lanes 0..7: rowsQ4_K's acc; 8..15: its accm.
 		acc := archsimd.Float32x16{}
 		for i := range w {
 			b, q := &w[i], &xs[i]
-			h := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Pointer(b))).AsUint64x8().Permute(headPerm).AsUint8x64()
-			a, c := h.PermuteOrZeroGrouped(idxA), h.PermuteOrZeroGrouped(idxB)
-			u := a.And(maskL).Or(a.AsUint32x16().ShiftRight(four).AsUint8x64().And(maskH)).Or(c.AsUint32x16().ShiftRight(two).AsUint8x64().And(m30)).AsInt8x64()
+			u := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Pointer(&packed[i&(kchunk-1)]))).Permute(headPerm).AsInt8x64()
 			// The activations' 16-value sums sit after their last 32 values.
 			ms := u.PermuteOrZeroGrouped(minSpread).AsInt16x32().DotProductPairs(archsimd.LoadInt16x32((*[32]int16)(unsafe.Pointer(&x[i].qs[224]))))
 			q0 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[0:]))

@@ -263,3 +263,61 @@ func q4accRef(accs, ds []float32, i int, sumi, msum archsimd.Int32x8) {
 	acc.StoreSlice(accs)
 	accm.StoreSlice(accs[8:])
 }
+
+// rowsQ4_K512v2 is the one-pass AVX-512 kernel with the scales unpacked
+// by vector operations, for timing comparisons.
+// rowsQ4_K512 is rowsQ4_K for rows of at most kchunk blocks with AVX-512,
+// in one pass per row: each block's scales and mins are unpacked from a
+// 64-byte load of its start, its min terms ride in the high half of the
+// integer sums (msum) and of the float accumulator (accm), so that one
+// FMA per block does both of rowsQ4_K's.
+func rowsQ4_K512v2(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	var hdm [kchunk + 8]uint32
+	var dms [2*kchunk + 16]float32
+	var xp q4kPermuted
+	var k5 q4kConsts512
+	nb := m.Cols / 256
+	k5.init(&q4kTab.scale512)
+	t := &q4kTab
+	idxA, idxB := archsimd.LoadInt8x64(&t.idxA512), archsimd.LoadInt8x64(&t.idxB512)
+	maskL, maskH := archsimd.LoadInt8x64(&t.maskL512).AsUint8x64(), archsimd.LoadInt8x64(&t.maskH512).AsUint8x64()
+	minSpread := archsimd.LoadInt8x64(&t.minSpread512)
+	headPerm, foldLo, foldHi := archsimd.LoadUint64x8(&t.headPerm), archsimd.LoadUint64x8(&t.foldLo), archsimd.LoadUint64x8(&t.foldHi)
+	scalePerm := archsimd.LoadUint32x16(&t.scalePerm)
+	m30, two := archsimd.BroadcastUint8x64(0x30), archsimd.BroadcastUint32x16(2)
+	low, four := k5.low, k5.four
+	x := p.q8k[:nb]
+	xp.set(x)
+	xs := xp[:nb]
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		for i := range w {
+			hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
+		}
+		q4kHalvesPairs(hdm[:], p.kd, dms[:], nb)
+		// Lanes 0..7: rowsQ4_K's acc; 8..15: its accm.
+		acc := archsimd.Float32x16{}
+		for i := range w {
+			b, q := &w[i], &xs[i]
+			h := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Pointer(b))).AsUint64x8().Permute(headPerm).AsUint8x64()
+			a, c := h.PermuteOrZeroGrouped(idxA), h.PermuteOrZeroGrouped(idxB)
+			u := a.And(maskL).Or(a.AsUint32x16().ShiftRight(four).AsUint8x64().And(maskH)).Or(c.AsUint32x16().ShiftRight(two).AsUint8x64().And(m30)).AsInt8x64()
+			// The activations' 16-value sums sit after their last 32 values.
+			ms := u.PermuteOrZeroGrouped(minSpread).AsInt16x32().DotProductPairs(archsimd.LoadInt16x32((*[32]int16)(unsafe.Pointer(&x[i].qs[224]))))
+			q0 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[0:]))
+			q1 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[64:]))
+			s0 := q0.And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[0:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[0]).AsInt16x32())
+			s1 := q0.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[64:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[1]).AsInt16x32())
+			s0 = s0.Add(q1.And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[128:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[2]).AsInt16x32()))
+			s1 = s1.Add(q1.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[192:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[3]).AsInt16x32()))
+			s := s0.Add(s1).AsUint64x8()
+			// [sumi | msum] with sumi = s.lo + s.hi, as rowsQ4_K's.
+			f := s.ConcatPermute(ms.AsUint64x8(), foldLo).AsInt32x16().Add(s.ConcatPermute(archsimd.Uint64x8{}, foldHi).AsInt32x16())
+			sc := archsimd.LoadFloat32x16((*[16]float32)(dms[2*(i&(kchunk-1)):])).Permute(scalePerm)
+			acc = f.ConvertToFloat32().MulAdd(sc, acc)
+		}
+		dst[r] = hsum(acc.GetLo().Sub(acc.GetHi()))
+	}
+}
