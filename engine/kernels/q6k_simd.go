@@ -257,95 +257,172 @@ var q6k512 = func() (c struct {
 	return c
 }()
 
-// rowsQ6_KBatch is rowsQ6_K for a batch of activation vectors, as
-// rowsQ4_KBatch is for rowsQ4_K: each weight block's 6-bit values and
-// spread scales are decoded once and used for every vector, with the same
-// floating-point operations per vector as rowsQ6_K (same results, bit for
-// bit).
+// q6kDecChunk is how many blocks rowsQ6_KBatch decodes before running them
+// against every vector: 32 decoded blocks (17 KB) and one vector's 32
+// activation blocks (9 KB) stay in L1.
+const q6kDecChunk = 32
+
+// q6kDecoded is one Q6_K block as rowsQ6_KBatch keeps it: the 6-bit values
+// of each 32 (as VPMADDUBSW takes them), the scales spread for each
+// VPMADDWD, and the 16 scales sign-extended to 16 bits (for the offset).
+type q6kDecoded struct {
+	q  [8][32]uint8
+	w  [8][16]int16
+	sc [16]int16
+}
+
+// rowsQ6_KBatch is rowsQ6_K for a batch of activation vectors: each weight
+// block's 6-bit values and spread scales are decoded once (q6kDecode) and
+// run against every vector (q6kDecodedBlocks), with the same integer sums
+// in each lane and the same float operations per vector as rowsQ6_K (same
+// results, bit for bit).
 func rowsQ6_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // see rowsQ4_K
 	nv := len(ps)
-	var hd [kchunk]uint32
-	var wd [kchunk + 8]float32
-	scales := make([]float32, nv*(kchunk+8))
-	accs := make([]float32, nv*8)
-	var b [16]int8
 	nb := m.Cols / 256
-	hc := newHalfConsts()
-	m4 := archsimd.BroadcastUint8x32(0x0f)
-	m2 := archsimd.BroadcastUint8x32(3)
-	two, four, six := archsimd.BroadcastUint32x8(2), archsimd.BroadcastUint32x8(4), archsimd.BroadcastUint32x8(6)
-	var shuf [8]archsimd.Int8x16 // as in rowsQ6_K
-	for k := range shuf {
-		for i := range 8 {
-			b[i], b[8+i] = int8(2*k), int8(2*k+1)
-		}
-		shuf[k] = archsimd.LoadInt8x16(&b)
+	if nb == 0 || lo >= hi || nv == 0 {
+		return
 	}
-	five := archsimd.BroadcastUint32x8(5)
+	var hd [q6kGroup]uint32
+	var dw [q6kGroup + 8]float32
+	var ds0, ds1 [q6kDecChunk + 8]float32
+	dec := new([q6kDecChunk]q6kDecoded)
+	accs := make([]float32, 8*nv)
+	hc := newHalfConsts()
 	zero := archsimd.Float32x8{}
 	for r := lo; r < hi; r++ {
-		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
-		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[r*m.rowBytes])), nb)
 		for v := range nv {
 			zero.StoreSlice(accs[8*v:])
 		}
-		for c := 0; c < nb; c += kchunk {
-			n := min(kchunk, nb-c)
-			w := w[c : c+n]
-			archsimd.ClearAVXUpperBits() // scalar pass next: see hsum
-			for i := range w {
-				hd[i] = uint32(w[i].d[0]) | uint32(w[i].d[1])<<8
-			}
-			for i := 0; i < n; i += 8 {
-				half8(archsimd.LoadUint32x8Slice(hd[i:]), &hc).StoreSlice(wd[i:])
-			}
-			for v := range nv {
-				ds, kd := scales[v*(kchunk+8):], ps[v].kd[c:]
+		for c := 0; c < nb; c += q6kDecChunk {
+			n := min(q6kDecChunk, nb-c)
+			q6kScales(w[c:c+n], &dw, &hd, &hc)
+			q6kDecode(unsafe.Pointer(&w[c]), dec, n)
+			// Two vectors at a time share the loads of the decoded blocks.
+			v := 0
+			for ; v+2 <= nv; v += 2 {
+				kd0, kd1 := ps[v].kd[c:], ps[v+1].kd[c:]
 				for i := 0; i < n; i += 8 {
-					archsimd.LoadFloat32x8Slice(wd[i:]).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(ds[i:])
+					dwi := archsimd.LoadFloat32x8Slice(dw[i:])
+					dwi.Mul(archsimd.LoadFloat32x8Slice(kd0[i:])).StoreSlice(ds0[i:])
+					dwi.Mul(archsimd.LoadFloat32x8Slice(kd1[i:])).StoreSlice(ds1[i:])
 				}
+				acc0, acc1 := q6kDecodedBlocks2(dec, unsafe.Pointer(&ps[v].q8k[c]), unsafe.Pointer(&ps[v+1].q8k[c]), &ds0, &ds1, n,
+					archsimd.LoadFloat32x8Slice(accs[8*v:]), archsimd.LoadFloat32x8Slice(accs[8*v+8:]))
+				acc0.StoreSlice(accs[8*v:])
+				acc1.StoreSlice(accs[8*v+8:])
 			}
-			for i := range w {
-				blk := &w[i]
-				sc := archsimd.LoadInt8x16(&blk.scales)
-				sc16 := sc.ExtendToInt16()
-				var qv [8]archsimd.Uint8x32
-				var ws [8]archsimd.Int16x16
-				for h := range 2 {
-					ql1 := archsimd.LoadUint8x32((*[32]uint8)(blk.ql[64*h:]))
-					ql2 := archsimd.LoadUint8x32((*[32]uint8)(blk.ql[64*h+32:]))
-					qh := archsimd.LoadUint8x32((*[32]uint8)(blk.qh[32*h:]))
-					qh32 := qh.AsUint32x8()
-					h0 := qh.And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
-					h1 := qh32.ShiftRight(two).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
-					h2 := qh32.ShiftRight(four).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
-					h3 := qh32.ShiftRight(six).AsUint8x32().And(m2).AsUint32x8().ShiftLeft(four).AsUint8x32()
-					qv[4*h] = ql1.And(m4).Or(h0)
-					qv[4*h+1] = ql2.And(m4).Or(h1)
-					qv[4*h+2] = ql1.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h2)
-					qv[4*h+3] = ql2.AsUint32x8().ShiftRight(four).AsUint8x32().And(m4).Or(h3)
-					for k := range 4 {
-						ws[4*h+k] = sc.PermuteOrZero(shuf[4*h+k]).ExtendToInt16()
-					}
+			if v < nv {
+				kd := ps[v].kd[c:]
+				for i := 0; i < n; i += 8 {
+					archsimd.LoadFloat32x8Slice(dw[i:]).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(ds0[i:])
 				}
-				for v := range nv {
-					q := &ps[v].q8k[c+i]
-					// The stored values are q+32: take 32·Σ scale·(16-value sum) off.
-					off := sc16.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
-					sumi := archsimd.Int32x8{}.Sub(off.AsUint32x8().ShiftLeft(five).AsInt32x8())
-					for k := range 8 {
-						x8 := archsimd.LoadInt8x32((*[32]int8)(q.qs[32*k:]))
-						sumi = sumi.Add(qv[k].DotProductPairsSaturated(x8).DotProductPairs(ws[k]))
-					}
-					ds := scales[v*(kchunk+8):]
-					acc := sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs[8*v:]))
-					acc.StoreSlice(accs[8*v:])
-				}
+				acc := archsimd.LoadFloat32x8Slice(accs[8*v:])
+				acc = q6kDecodedBlocks(dec, unsafe.Pointer(&ps[v].q8k[c]), &ds0, n, acc)
+				acc.StoreSlice(accs[8*v:])
 			}
 		}
 		for v := range nv {
 			dst[v][r] = hsum(archsimd.LoadFloat32x8Slice(accs[8*v:]))
 		}
 	}
+}
+
+// q6kDecode decodes n (at most q6kDecChunk) blocks at pb into dec, as
+// q6kBlocks decodes them.
+func q6kDecode(pb unsafe.Pointer, dec *[q6kDecChunk]q6kDecoded, n int) {
+	m4 := archsimd.BroadcastUint8x32(0x0f)
+	m30 := archsimd.BroadcastUint8x32(0x30)
+	n = min(n, q6kDecChunk)
+	d := &dec[0]
+	for i := range n {
+		if i > 0 {
+			pb = unsafe.Add(pb, 210)
+			d = (*q6kDecoded)(unsafe.Add(unsafe.Pointer(d), unsafe.Sizeof(*d)))
+		}
+		sc := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(pb, 192)))
+		sc.ExtendToInt16().Store(&d.sc)
+		t := sc.PermuteOrZero(archsimd.LoadInt8x16(&q6kEvenOdd)).ExtendToInt16().AsInt8x32()
+		for k := range 8 {
+			t.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[k])).AsInt16x16().Store(&d.w[k])
+		}
+		for h := range 2 {
+			ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 64*h)))
+			ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 64*h+32)))
+			qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 128+32*h))).AsUint16x16()
+			ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30)).Store(&d.q[4*h])
+			ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30)).Store(&d.q[4*h+1])
+			ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30)).Store(&d.q[4*h+2])
+			ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30)).Store(&d.q[4*h+3])
+		}
+	}
+}
+
+// q6kDecodedBlocks is q6kBlocks for blocks decoded by q6kDecode.
+func q6kDecodedBlocks(dec *[q6kDecChunk]q6kDecoded, pq unsafe.Pointer, ds *[q6kDecChunk + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
+	n = min(n, q6kDecChunk)
+	d := &dec[0]
+	for i := range n {
+		if i > 0 {
+			pq = unsafe.Add(pq, 292)
+			d = (*q6kDecoded)(unsafe.Add(unsafe.Pointer(d), unsafe.Sizeof(*d)))
+		}
+		off := archsimd.LoadInt16x16(&d.sc).DotProductPairs(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq, 260)))).ShiftAllLeft(5)
+		p0 := archsimd.LoadUint8x32(&d.q[0]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 4)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[0]))
+		p1 := archsimd.LoadUint8x32(&d.q[1]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 36)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[1]))
+		p2 := archsimd.LoadUint8x32(&d.q[2]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 68)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[2]))
+		p3 := archsimd.LoadUint8x32(&d.q[3]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 100)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[3]))
+		p4 := archsimd.LoadUint8x32(&d.q[4]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 132)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[4]))
+		p5 := archsimd.LoadUint8x32(&d.q[5]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 164)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[5]))
+		p6 := archsimd.LoadUint8x32(&d.q[6]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 196)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[6]))
+		p7 := archsimd.LoadUint8x32(&d.q[7]).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 228)))).DotProductPairs(archsimd.LoadInt16x16(&d.w[7]))
+		sumi := p0.Add(p1).Add(p2.Add(p3)).Add(p4.Add(p5).Add(p6.Add(p7))).Sub(off)
+		dd := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&ds[i]))).Broadcast1To8()
+		acc = sumi.ConvertToFloat32().MulAdd(dd, acc)
+	}
+	return acc
+}
+
+// q6kDecodedBlocks2 is q6kDecodedBlocks for two vectors at once.
+func q6kDecodedBlocks2(dec *[q6kDecChunk]q6kDecoded, pq0, pq1 unsafe.Pointer, ds0, ds1 *[q6kDecChunk + 8]float32, n int, acc0, acc1 archsimd.Float32x8) (archsimd.Float32x8, archsimd.Float32x8) {
+	n = min(n, q6kDecChunk)
+	d := &dec[0]
+	for i := range n {
+		if i > 0 {
+			pq0, pq1 = unsafe.Add(pq0, 292), unsafe.Add(pq1, 292)
+			d = (*q6kDecoded)(unsafe.Add(unsafe.Pointer(d), unsafe.Sizeof(*d)))
+		}
+		sc := archsimd.LoadInt16x16(&d.sc)
+		s0 := sc.DotProductPairs(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq0, 260)))).ShiftAllLeft(5)
+		s1 := sc.DotProductPairs(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq1, 260)))).ShiftAllLeft(5)
+		s0, s1 = archsimd.Int32x8{}.Sub(s0), archsimd.Int32x8{}.Sub(s1)
+		q, w := archsimd.LoadUint8x32(&d.q[0]), archsimd.LoadInt16x16(&d.w[0])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 4)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 4)))).DotProductPairs(w))
+		q, w = archsimd.LoadUint8x32(&d.q[1]), archsimd.LoadInt16x16(&d.w[1])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 36)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 36)))).DotProductPairs(w))
+		q, w = archsimd.LoadUint8x32(&d.q[2]), archsimd.LoadInt16x16(&d.w[2])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 68)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 68)))).DotProductPairs(w))
+		q, w = archsimd.LoadUint8x32(&d.q[3]), archsimd.LoadInt16x16(&d.w[3])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 100)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 100)))).DotProductPairs(w))
+		q, w = archsimd.LoadUint8x32(&d.q[4]), archsimd.LoadInt16x16(&d.w[4])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 132)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 132)))).DotProductPairs(w))
+		q, w = archsimd.LoadUint8x32(&d.q[5]), archsimd.LoadInt16x16(&d.w[5])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 164)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 164)))).DotProductPairs(w))
+		q, w = archsimd.LoadUint8x32(&d.q[6]), archsimd.LoadInt16x16(&d.w[6])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 196)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 196)))).DotProductPairs(w))
+		q, w = archsimd.LoadUint8x32(&d.q[7]), archsimd.LoadInt16x16(&d.w[7])
+		s0 = s0.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq0, 228)))).DotProductPairs(w))
+		s1 = s1.Add(q.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq1, 228)))).DotProductPairs(w))
+		acc0 = s0.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&ds0[i]))).Broadcast1To8(), acc0)
+		acc1 = s1.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&ds1[i]))).Broadcast1To8(), acc1)
+	}
+	return acc0, acc1
 }
