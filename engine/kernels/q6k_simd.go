@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"simd/archsimd"
+	"sync"
 	"unsafe"
 )
 
@@ -41,46 +42,45 @@ var q6kSpread = func() (s [8][32]int8) {
 	return s
 }()
 
-// q6kGroup is how many blocks' fp16 scales rowsQ6_K converts in one pass:
-// whole rows when they are that short or shorter (the output head of a 2048
-// model has 8 blocks a row, so 32 rows share a pass), else chunks of a row.
+// q6kGroup is how many blocks rowsQ6_KBatch's scale pass converts at once,
+// and how many blocks of a row q6kBlocks handles per call.
 const q6kGroup = 256
 
-// rowsQ6_K multiplies rows lo..hi-1 of a Q6_K matrix with Q8_K activations.
-//
-// The fp16 block scales of a group of rows are gathered with plain integer
-// instructions and converted eight at a time (half8); each row then gets
-// them multiplied by the activations' block scales, and q6kBlocks (or
-// q6kBlocks512) runs the integer dot products. The float operations per
-// block are those of the first version of this kernel (kept in
-// q6k_ref_test.go): d = half(d)·(activation scale), acc = float(sum)·d + acc.
+// q6kHalfTable maps fp16 bit patterns to float32 (halfToFloat), padded so
+// that a 4-lane load at any index stays inside: q6kBlocks reads each
+// block's scale from it with a vector load instead of a separate pass.
+var q6kHalfTable = sync.OnceValue(func() *[1<<16 + 4]float32 {
+	var t [1<<16 + 4]float32
+	for i := range 1 << 16 {
+		t[i] = halfToFloat(uint16(i))
+	}
+	return &t
+})
+
+// rowsQ6_K multiplies rows lo..hi-1 of a Q6_K matrix with Q8_K activations:
+// q6kBlocks (or q6kBlocks512) per row. The float operations per block are
+// those of the first version of this kernel (kept in q6k_ref_test.go):
+// d = half(d)·(activation scale), acc = float(sum)·d + acc.
 func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // see rowsQ4_K
-	var hd [q6kGroup]uint32
-	var dw, ds [q6kGroup + 8]float32
 	nb := m.Cols / 256
 	if nb == 0 || lo >= hi {
 		return
 	}
-	hc := newHalfConsts()
+	tab := q6kHalfTable()
+	var kd [q6kGroup + 8]float32 // the activations' block scales, padded
 	blocks := q6kBlocks
 	if q6kUse512 {
 		blocks = q6kBlocks512
 	}
-	x, kd := p.q8k[:nb], p.kd
+	x := p.q8k[:nb]
 	px := unsafe.Pointer(&x[0])
 	if nb <= q6kGroup {
-		g := q6kGroup / nb
-		for r0 := lo; r0 < hi; r0 += g {
-			rows := min(g, hi-r0)
-			w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[r0*m.rowBytes])), rows*nb)
-			q6kScales(w, &dw, &hd, &hc)
-			for k := range rows {
-				for i := 0; i < nb; i += 8 {
-					archsimd.LoadFloat32x8Slice(dw[k*nb+i:]).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(ds[i:])
-				}
-				dst[r0+k] = hsum(blocks(unsafe.Pointer(&w[k*nb]), px, &ds, nb, archsimd.Float32x8{}))
-			}
+		for i := 0; i < nb; i += 8 {
+			archsimd.LoadFloat32x8Slice(p.kd[i:]).StoreSlice(kd[i:])
+		}
+		for r := lo; r < hi; r++ {
+			dst[r] = hsum(blocks(unsafe.Pointer(&m.Data[r*m.rowBytes]), px, tab, &kd, nb, archsimd.Float32x8{}))
 		}
 		return
 	}
@@ -89,11 +89,10 @@ func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		acc := archsimd.Float32x8{}
 		for c := 0; c < nb; c += q6kGroup {
 			n := min(q6kGroup, nb-c)
-			q6kScales(w[c:c+n], &dw, &hd, &hc)
 			for i := 0; i < n; i += 8 {
-				archsimd.LoadFloat32x8Slice(dw[i:]).Mul(archsimd.LoadFloat32x8Slice(kd[c+i:])).StoreSlice(ds[i:])
+				archsimd.LoadFloat32x8Slice(p.kd[c+i:]).StoreSlice(kd[i:])
 			}
-			acc = blocks(unsafe.Pointer(&w[c]), unsafe.Pointer(&x[c]), &ds, n, acc)
+			acc = blocks(unsafe.Pointer(&w[c]), unsafe.Pointer(&x[c]), tab, &kd, n, acc)
 		}
 		dst[r] = hsum(acc)
 	}
@@ -113,7 +112,8 @@ func q6kScales(w []blockQ6K, dw *[q6kGroup + 8]float32, hd *[q6kGroup]uint32, hc
 }
 
 // q6kBlocks adds the products of n Q6_K blocks at pb with the Q8_K blocks
-// at pq, block i weighted by ds[i], to acc (AVX2).
+// at pq, block i weighted by its fp16 scale (through tab) times kd[i], to
+// acc (AVX2).
 //
 // Per 256-value block: the 6-bit values are put together from the low
 // nibbles and high 2-bit pairs with 16-bit immediate shifts and masks;
@@ -121,7 +121,7 @@ func q6kScales(w []blockQ6K, dw *[q6kGroup + 8]float32, hd *[q6kGroup]uint32, hc
 // high half) and spread for each VPMADDWD with an in-lane interleave and
 // VPSHUFD; the offset of 32 is taken off through the activations' 16-value
 // sums.
-func q6kBlocks(pb, pq unsafe.Pointer, ds *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
+func q6kBlocks(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
 	m4 := archsimd.BroadcastUint8x32(0x0f)
 	m30 := archsimd.BroadcastUint8x32(0x30)
 	// pb and pq walk the blocks (a pointer register plus constant offsets
@@ -166,7 +166,9 @@ func q6kBlocks(pb, pq unsafe.Pointer, ds *[q6kGroup + 8]float32, n int, acc arch
 			s1 = p0.Add(p1).Add(p2.Add(p3))
 		}
 		sumi := s0.Add(s1).Sub(off)
-		d := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&ds[i]))).Broadcast1To8()
+		h := *(*uint16)(unsafe.Add(pb, 208))
+		dw := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&tab[h]))).Broadcast1To8()
+		d := dw.Mul(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&kd[i]))).Broadcast1To8())
 		acc = sumi.ConvertToFloat32().MulAdd(d, acc)
 	}
 	return acc
@@ -184,7 +186,7 @@ func q6kBlocks(pb, pq unsafe.Pointer, ds *[q6kGroup + 8]float32, n int, acc arch
 // (VPERMQ) and shifted by a different count in each half (VPSLLVW,
 // VPSRLVW). The scales are laid out once per block (VPERMW) so that one
 // VPSHUFB gives each 128-bit lane (16 values, one sub-block) its scale.
-func q6kBlocks512(pb, pq unsafe.Pointer, ds *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
+func q6kBlocks512(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
 	c := &q6k512
 	m4 := archsimd.BroadcastUint8x64(0x0f)
 	m30 := archsimd.BroadcastUint8x64(0x30)
@@ -223,7 +225,9 @@ func q6kBlocks512(pb, pq unsafe.Pointer, ds *[q6kGroup + 8]float32, n int, acc a
 			sum = sum.Add(p0.Add(p1))
 		}
 		sumi := sum.GetLo().Add(sum.GetHi()).Sub(off)
-		d := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&ds[i]))).Broadcast1To8()
+		h := *(*uint16)(unsafe.Add(pb, 208))
+		dw := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&tab[h]))).Broadcast1To8()
+		d := dw.Mul(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&kd[i]))).Broadcast1To8())
 		acc = sumi.ConvertToFloat32().MulAdd(d, acc)
 	}
 	return acc
