@@ -188,28 +188,46 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	}
 	var hdm [kchunk + 8]uint32
 	var dscale, mscale [kchunk + 8]float32
-	var us [kchunk]archsimd.Int8x32
+	// Each block's scales and mins, twice (once per 128-bit half).
+	var packed [kchunk][4]uint64
 	var kc q4kConsts
 	nb := m.Cols / 256
 	kc.init()
 	k := &kc
 	x := p.q8k
+	var touch uint64
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
 		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		// Touch the row after next, as rowsQ4_K512 does.
+		ahead := unsafe.Pointer(unsafe.SliceData(row))
+		aheadEnd := uintptr(0)
+		if r+2 < hi {
+			ahead = unsafe.Add(ahead, 2*m.rowBytes)
+			aheadEnd = uintptr(m.rowBytes)
+		}
+		off := uintptr(0)
 		acc, accm := archsimd.Float32x8{}, archsimd.Float32x8{}
 		for c := 0; c < nb; c += kchunk {
 			n := min(kchunk, nb-c)
 			w, x := w[c:c+n], x[c:c+n]
+			// An integer pass: fp16 scales, and the 6-bit scales and mins.
 			for i := range w {
-				hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
+				b := &w[i]
+				hdm[i] = *(*uint32)(unsafe.Pointer(b))
+				sc, mn := q4kScalesScalar(b)
+				packed[i&(kchunk-1)] = [4]uint64{sc, mn, sc, mn}
 			}
 			q4kHalves(hdm[:], p.kd[c:], dscale[:], mscale[:], n)
-			accm = q4kPrep(w, x, &us, mscale[:], k, accm)
-			dscale := dscale[:n+3]
+			dscale, mscale := dscale[:n+3], mscale[:n+3]
 			for i := range w {
 				b, q := &w[i], &x[i]
-				u := us[i&(kchunk-1)]
+				if off < aheadEnd {
+					touch ^= *(*uint64)(unsafe.Add(ahead, off)) ^ *(*uint64)(unsafe.Add(ahead, off+48)) ^ *(*uint64)(unsafe.Add(ahead, off+96))
+					off += 144
+				}
+				u := archsimd.LoadUint64x4(&packed[i&(kchunk-1)]).AsInt8x32()
+				msum := u.PermuteOrZeroGrouped(k.minSpread).AsInt16x16().DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
 				// The four 64-value steps, unrolled so that no index is
 				// spilled, into two accumulators (integer: order-free).
 				qs, xs := &b.qs, &q.qs
@@ -227,10 +245,12 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 				s0 = s0.Add(b3.And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[6]).AsInt16x16()))
 				s1 = s1.Add(b3.AsUint32x8().ShiftRight(four).AsUint8x32().And(low).DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(u.PermuteOrZeroGrouped(k.shuf[7]).AsInt16x16()))
 				acc = s0.Add(s1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dscale[i:]).Broadcast1To8(), acc)
+				accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(mscale[i:]).Broadcast1To8(), accm)
 			}
 		}
 		dst[r] = hsum(acc.Sub(accm))
 	}
+	q4kTouchSink.Store(touch)
 }
 
 // rowsQ4_KBatch multiplies rows lo..hi-1 of a Q4_K matrix with every
