@@ -162,21 +162,6 @@ func q4kHalf8(h, magMask, signMask, thirteen, sixteen archsimd.Uint32x8, pow112 
 	return f.AsUint32x8().Or(sign).AsFloat32x8()
 }
 
-// q4kPrep is the first pass over a chunk of a row's blocks w (activations
-// x): it unpacks each block's scales and mins into us (see q4kConsts) and
-// adds the min terms, scaled by ms, to accm, which it returns.
-func q4kPrep(w []blockQ4K, x []blockQ8K, us *[kchunk]archsimd.Int8x32, ms []float32, c *q4kConsts, accm archsimd.Float32x8) archsimd.Float32x8 {
-	x = x[:len(w)]
-	ms = ms[:len(w)+3]
-	for i := range w {
-		u := q4kUnpack(archsimd.LoadUint8x32((*[32]uint8)(unsafe.Pointer(&w[i]))), c)
-		us[i&(kchunk-1)] = u
-		msum := u.PermuteOrZeroGrouped(c.minSpread).AsInt16x16().DotProductPairs(archsimd.LoadInt16x16(&x[i].bsums))
-		accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[i:]).Broadcast1To8(), accm)
-	}
-	return accm
-}
-
 // rowsQ4_K multiplies rows lo..hi-1 of a Q4_K matrix with Q8_K activations.
 func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	// Scalar set-up first, after clearing the upper halves (see hsum): the
