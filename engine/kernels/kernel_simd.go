@@ -166,13 +166,26 @@ func dotF32SIMD(row []byte, p *prepared) float32 {
 func rowsQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	var tail [8]blockQ8_0
-	var hd [8]int32
+	var hd [2][8]int32
 	nb := m.Cols / 32
 	n8 := (nb + 7) &^ 7
 	ones := archsimd.BroadcastInt16x16(1)
 	hc := newHalfConv()
 	x := p.q8[:n8]
 	xd := p.q8d[:n8]
+	// group returns where the eight blocks from block g of row on are
+	// read: in place, or copied into tail, zero-padded, for a last
+	// partial group.
+	group := func(row []byte, g int) unsafe.Pointer {
+		pw := unsafe.Pointer(&row[34*g])
+		if nb-g >= 8 {
+			return pw
+		}
+		archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+		tail = [8]blockQ8_0{}
+		copy(tail[:], unsafe.Slice((*blockQ8_0)(pw), nb-g))
+		return unsafe.Pointer(&tail)
+	}
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
 		acc := archsimd.Float32x8{}
@@ -180,31 +193,41 @@ func rowsQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		// constant offsets addresses every load in one instruction); it
 		// never steps past the last group.
 		px := unsafe.Pointer(&x[0])
+		// The scales of each group are gathered one group ahead, into the
+		// other half of hd: a vector load of eight just-stored scalars
+		// cannot be forwarded from the store buffer and would wait for
+		// the stores to retire (measured: 0.076 -> 0.054 ns/weight).
+		pw := group(row, 0)
+		gatherQ8_0(&hd[0], pw)
 		for g := 0; g < nb; g += 8 {
 			if g > 0 {
 				px = unsafe.Add(px, 8*34)
 			}
-			pw := unsafe.Pointer(&row[34*g])
-			if nb-g < 8 {
-				archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
-				tail = [8]blockQ8_0{}
-				copy(tail[:], unsafe.Slice((*blockQ8_0)(pw), nb-g))
-				pw = unsafe.Pointer(&tail)
+			var next unsafe.Pointer
+			if g+8 < nb {
+				next = group(row, g+8)
+				gatherQ8_0(&hd[(g/8+1)&1], next)
 			}
-			hd[0], hd[1] = int32(*(*int16)(pw)), int32(*(*int16)(unsafe.Add(pw, 34)))
-			hd[2], hd[3] = int32(*(*int16)(unsafe.Add(pw, 68))), int32(*(*int16)(unsafe.Add(pw, 102)))
-			hd[4], hd[5] = int32(*(*int16)(unsafe.Add(pw, 136))), int32(*(*int16)(unsafe.Add(pw, 170)))
-			hd[6], hd[7] = int32(*(*int16)(unsafe.Add(pw, 204))), int32(*(*int16)(unsafe.Add(pw, 238)))
 			h01 := q8Dot(pw, px, 0, ones).AddPairsGrouped(q8Dot(pw, px, 34, ones))
 			h23 := q8Dot(pw, px, 68, ones).AddPairsGrouped(q8Dot(pw, px, 102, ones))
 			h45 := q8Dot(pw, px, 136, ones).AddPairsGrouped(q8Dot(pw, px, 170, ones))
 			h67 := q8Dot(pw, px, 204, ones).AddPairsGrouped(q8Dot(pw, px, 238, ones))
 			s := q8Reduce(h01.AddPairsGrouped(h23), h45.AddPairsGrouped(h67))
-			sc := hc.conv(archsimd.LoadInt32x8(&hd)).Mul(archsimd.LoadFloat32x8((*[8]float32)(xd[g : g+8])))
+			sc := hc.conv(archsimd.LoadInt32x8(&hd[(g/8)&1])).Mul(archsimd.LoadFloat32x8((*[8]float32)(xd[g : g+8])))
 			acc = s.ConvertToFloat32().MulAdd(sc, acc)
+			pw = next
 		}
 		dst[r] = hsum(acc)
 	}
+}
+
+// gatherQ8_0 stores the fp16 scales of the eight Q8_0 blocks at pw,
+// sign-extended, in hd.
+func gatherQ8_0(hd *[8]int32, pw unsafe.Pointer) {
+	hd[0], hd[1] = int32(*(*int16)(pw)), int32(*(*int16)(unsafe.Add(pw, 34)))
+	hd[2], hd[3] = int32(*(*int16)(unsafe.Add(pw, 68))), int32(*(*int16)(unsafe.Add(pw, 102)))
+	hd[4], hd[5] = int32(*(*int16)(unsafe.Add(pw, 136))), int32(*(*int16)(unsafe.Add(pw, 170)))
+	hd[6], hd[7] = int32(*(*int16)(unsafe.Add(pw, 204))), int32(*(*int16)(unsafe.Add(pw, 238)))
 }
 
 // q8Dot returns the integer dot product of the Q8_0 blocks at pw+off and

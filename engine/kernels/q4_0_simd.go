@@ -35,7 +35,7 @@ var q4Order = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	var tail [8]blockQ4_0
-	var hd [8]int32
+	var hd [2][8]int32
 	nb := m.Cols / 32
 	n8 := (nb + 7) &^ 7
 	ones := archsimd.BroadcastInt16x16(1)
@@ -43,36 +43,52 @@ func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	hc := newHalfConv()
 	x := p.q8[n8 : 2*n8]
 	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
+	// group: as in rowsQ8_0.
+	group := func(row []byte, g int) unsafe.Pointer {
+		pw := unsafe.Pointer(&row[18*g])
+		if nb-g >= 8 {
+			return pw
+		}
+		archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+		tail = [8]blockQ4_0{}
+		copy(tail[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
+		return unsafe.Pointer(&tail)
+	}
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
 		acc := archsimd.Float32x8{}
-		// px walks the activations' groups (one pointer register plus
-		// constant offsets addresses every load in one instruction); it
-		// never steps past the last group.
+		// px walks the activations' groups and the scales are gathered
+		// one group ahead, as in rowsQ8_0.
 		px := unsafe.Pointer(&x[0])
+		pw := group(row, 0)
+		gatherQ4_0(&hd[0], pw)
 		for g := 0; g < nb; g += 8 {
 			if g > 0 {
 				px = unsafe.Add(px, 8*34)
 			}
-			pw := unsafe.Pointer(&row[18*g])
-			if nb-g < 8 {
-				archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
-				tail = [8]blockQ4_0{}
-				copy(tail[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
-				pw = unsafe.Pointer(&tail)
+			var next unsafe.Pointer
+			if g+8 < nb {
+				next = group(row, g+8)
+				gatherQ4_0(&hd[(g/8+1)&1], next)
 			}
-			hd[0], hd[1] = int32(*(*int16)(pw)), int32(*(*int16)(unsafe.Add(pw, 36)))
-			hd[2], hd[3] = int32(*(*int16)(unsafe.Add(pw, 72))), int32(*(*int16)(unsafe.Add(pw, 108)))
-			hd[4], hd[5] = int32(*(*int16)(unsafe.Add(pw, 18))), int32(*(*int16)(unsafe.Add(pw, 54)))
-			hd[6], hd[7] = int32(*(*int16)(unsafe.Add(pw, 90))), int32(*(*int16)(unsafe.Add(pw, 126)))
 			h01 := q4Pair(pw, px, 0, low, ones).AddPairsGrouped(q4Pair(pw, px, 1, low, ones))
 			h23 := q4Pair(pw, px, 2, low, ones).AddPairsGrouped(q4Pair(pw, px, 3, low, ones))
 			s := h01.AddPairsGrouped(h23).ConvertToFloat32()
 			t := s.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(xd[g:g+8])), archsimd.LoadFloat32x8((*[8]float32)(xc[g:g+8])))
-			acc = t.MulAdd(hc.conv(archsimd.LoadInt32x8(&hd)), acc)
+			acc = t.MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[(g/8)&1])), acc)
+			pw = next
 		}
 		dst[r] = hsum(acc)
 	}
+}
+
+// gatherQ4_0 stores the fp16 scales of the eight Q4_0 blocks at pw,
+// sign-extended, in hd in q4Order.
+func gatherQ4_0(hd *[8]int32, pw unsafe.Pointer) {
+	hd[0], hd[1] = int32(*(*int16)(pw)), int32(*(*int16)(unsafe.Add(pw, 36)))
+	hd[2], hd[3] = int32(*(*int16)(unsafe.Add(pw, 72))), int32(*(*int16)(unsafe.Add(pw, 108)))
+	hd[4], hd[5] = int32(*(*int16)(unsafe.Add(pw, 18))), int32(*(*int16)(unsafe.Add(pw, 54)))
+	hd[6], hd[7] = int32(*(*int16)(unsafe.Add(pw, 90))), int32(*(*int16)(unsafe.Add(pw, 126)))
 }
 
 // q4Pair returns the integer dot products of Q4_0 blocks 2k and 2k+1 at pw
