@@ -144,6 +144,41 @@ func BenchmarkQ4KBatch(b *testing.B) {
 	}
 }
 
+// TestQ4KTimingStream (Q4KTIME=1) times the kernels on one thread over
+// 16 matrices of 2048×5632 (104 MB, not cache-resident), alternating.
+func TestQ4KTimingStream(t *testing.T) {
+	if os.Getenv("Q4KTIME") == "" {
+		t.Skip("set Q4KTIME=1")
+	}
+	r := rand.New(rand.NewPCG(23, 24))
+	m0, p := q4kMatrix(t, r, 2048, 5632, false)
+	ms := []Matrix{m0}
+	for range 15 {
+		m, err := NewMatrix(m0.Type, m0.Rows, m0.Cols, append([]byte(nil), m0.Data...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	dst := make([]float32, m0.Rows)
+	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K}
+	var times [2][]time.Duration
+	for range 8 {
+		for i, f := range fs {
+			t0 := time.Now()
+			for _, m := range ms {
+				f(dst, m, p, 0, m.Rows)
+			}
+			times[i] = append(times[i], time.Since(t0))
+		}
+	}
+	bytes := float64(len(m0.Data) * len(ms))
+	for i, name := range []string{"ref", "new"} {
+		slices.Sort(times[i])
+		t.Logf("stream %s: best %.2f GB/s, median %.2f GB/s", name, bytes/times[i][0].Seconds()/1e9, bytes/times[i][len(times[i])/2].Seconds()/1e9)
+	}
+}
+
 // TestQ4KTiming (Q4KTIME=1) prints the best of many alternating runs of the
 // previous and current kernels, on one thread: single runs on a shared
 // machine vary too much to compare.
@@ -155,8 +190,14 @@ func TestQ4KTiming(t *testing.T) {
 	for _, shape := range [][2]int{{64, 4096}, {256, 4096}, {2048, 5632}} {
 		m, p := q4kMatrix(t, r, shape[0], shape[1], false)
 		dst := make([]float32, m.Rows)
-		fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, rowsQ4_K512v2}
-		var times [3][]time.Duration
+		avx2 := func(dst []float32, m Matrix, p *prepared, lo, hi int) {
+			saved := q4kUse512
+			q4kUse512 = false
+			rowsQ4_K(dst, m, p, lo, hi)
+			q4kUse512 = saved
+		}
+		fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, rowsQ4_K512v2, avx2}
+		var times [4][]time.Duration
 		for range 200 * 4096 * 256 / (m.Rows * m.Cols) {
 			for i, f := range fs {
 				t0 := time.Now()
@@ -165,7 +206,7 @@ func TestQ4KTiming(t *testing.T) {
 			}
 		}
 		n := float64(m.Rows * m.Cols)
-		for i, name := range []string{"ref", "new", "v2"} {
+		for i, name := range []string{"ref", "new", "v2", "avx2"} {
 			slices.Sort(times[i])
 			t.Logf("%dx%d %s: best %.4f, median %.4f ns/weight", m.Rows, m.Cols, name, float64(times[i][0].Nanoseconds())/n, float64(times[i][len(times[i])/2].Nanoseconds())/n)
 		}
