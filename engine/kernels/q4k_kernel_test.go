@@ -218,8 +218,14 @@ func TestQ4KTiming(t *testing.T) {
 			ps[v].prepare(randomVector(r, m.Cols), kernelFor(gguf.TypeQ4_K))
 			dsts[v] = make([]float32, m.Rows)
 		}
-		bfs := []func([][]float32, Matrix, []prepared, int, int){rowsQ4_KBatchRef, rowsQ4_KBatch}
-		best := []time.Duration{time.Hour, time.Hour}
+		avx2b := func(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+			saved := q4kUse512
+			q4kUse512 = false
+			rowsQ4_KBatch(dst, m, ps, lo, hi)
+			q4kUse512 = saved
+		}
+		bfs := []func([][]float32, Matrix, []prepared, int, int){rowsQ4_KBatchRef, rowsQ4_KBatch, avx2b}
+		best := []time.Duration{time.Hour, time.Hour, time.Hour}
 		for range 10 {
 			for i, f := range bfs {
 				t0 := time.Now()
@@ -227,6 +233,6 @@ func TestQ4KTiming(t *testing.T) {
 				best[i] = min(best[i], time.Since(t0))
 			}
 		}
-		t.Logf("%dx%d batch of 8: ref %.4f ns/weight, new %.4f ns/weight", m.Rows, m.Cols, float64(best[0].Nanoseconds())/n/nv, float64(best[1].Nanoseconds())/n/nv)
+		t.Logf("%dx%d batch of 8: ref %.4f ns/weight, new %.4f, avx2 %.4f", m.Rows, m.Cols, float64(best[0].Nanoseconds())/n/nv, float64(best[1].Nanoseconds())/n/nv, float64(best[2].Nanoseconds())/n/nv)
 	}
 }

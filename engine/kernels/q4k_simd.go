@@ -238,13 +238,22 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	q4kTouchSink.Store(touch)
 }
 
+// q4kDecoded256 is one Q4_K block made ready for rowsQ4_KBatch: its eight
+// 32-value nibble vectors, their scales spread for VPMADDWD, and its mins
+// spread against the activations' 16-value sums.
+type q4kDecoded256 struct {
+	w    [8]archsimd.Uint8x32
+	s    [8]archsimd.Int16x16
+	mins archsimd.Int16x16
+}
+
 // rowsQ4_KBatch multiplies rows lo..hi-1 of a Q4_K matrix with every
-// activation vector of a batch (ps[b] into dst[b]). It unpacks each weight
-// block once (nibbles, and sub-block scales spread for VPMADDWD) and then
-// runs it against every vector, so a batch costs little more than the
-// integer products themselves; rowsQ4_K redoes that unpacking per vector.
-// Per vector it does the same floating-point operations in the same order as
-// rowsQ4_K, so the results are the same bit for bit.
+// activation vector of a batch (ps[b] into dst[b]). Per row and chunk of
+// blocks it decodes each block once (nibbles, spread scales and mins) into
+// a stack array, then runs every vector over the decoded chunk with its
+// accumulators in registers. Per vector it does the same floating-point
+// operations in the same order as rowsQ4_K, so the results are the same
+// bit for bit.
 func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	if q4kUse512 && m.Cols <= kchunk*256 {
@@ -253,24 +262,22 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	}
 	nv := len(ps)
 	var hdm [kchunk + 8]uint32
-	var wd, wm [kchunk + 8]float32
-	// Per vector: its block scales times the weights' (d then dmin, each
-	// kchunk+8 long), and its two accumulators (8 lanes each).
-	scales := make([]float32, nv*2*(kchunk+8))
-	accs := make([]float32, nv*16)
-	nb := m.Cols / 256
+	var wd, wm, ds, ms [kchunk + 8]float32
+	var dec [kchunk]q4kDecoded256
+	// Each vector's two accumulators between chunks.
+	var accBuf [64]archsimd.Float32x8
 	var kc q4kConsts
+	nb := m.Cols / 256
+	accs := accBuf[:]
+	if 2*nv > len(accs) {
+		accs = make([]archsimd.Float32x8, 2*nv)
+	}
 	kc.init()
 	k := &kc
 	low, four := k.low, k.four
-	zero := archsimd.Float32x8{}
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
 		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
-		for v := range nv {
-			zero.StoreSlice(accs[16*v:])
-			zero.StoreSlice(accs[16*v+8:])
-		}
 		for c := 0; c < nb; c += kchunk {
 			n := min(kchunk, nb-c)
 			w := w[c : c+n]
@@ -278,91 +285,51 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 				hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
 			}
 			q4kHalves(hdm[:], nil, wd[:], wm[:], n)
+			for i := range w {
+				b, d := &w[i], &dec[i&(kchunk-1)]
+				u := q4kUnpack(archsimd.LoadUint8x32((*[32]uint8)(unsafe.Pointer(b))), k)
+				d.mins = u.PermuteOrZeroGrouped(k.minSpread).AsInt16x16()
+				for j := range 4 {
+					bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
+					d.w[2*j] = bits.And(low)
+					d.w[2*j+1] = bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+					d.s[2*j] = u.PermuteOrZeroGrouped(k.shuf[2*j]).AsInt16x16()
+					d.s[2*j+1] = u.PermuteOrZeroGrouped(k.shuf[2*j+1]).AsInt16x16()
+				}
+			}
 			for v := range nv {
-				ds := scales[v*2*(kchunk+8):]
-				ms := ds[kchunk+8:]
-				kd := ps[v].kd[c:]
+				x, kd := ps[v].q8k[c:c+n], ps[v].kd[c:]
 				for i := 0; i < n; i += 8 {
 					xd := archsimd.LoadFloat32x8Slice(kd[i:])
 					archsimd.LoadFloat32x8Slice(wd[i:]).Mul(xd).StoreSlice(ds[i:])
 					archsimd.LoadFloat32x8Slice(wm[i:]).Mul(xd).StoreSlice(ms[i:])
 				}
-			}
-			for i := range w {
-				blk := &w[i]
-				u := q4kUnpack(archsimd.LoadUint8x32((*[32]uint8)(unsafe.Pointer(blk))), k)
-				mins := u.PermuteOrZeroGrouped(k.minSpread).AsInt16x16()
-				// Separate variables, not arrays: Go zeroes a stack array
-				// with legacy-SSE stores (see hsum).
-				bits := archsimd.LoadUint8x32((*[32]uint8)(blk.qs[0:]))
-				n0, n1 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
-				bits = archsimd.LoadUint8x32((*[32]uint8)(blk.qs[32:]))
-				n2, n3 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
-				bits = archsimd.LoadUint8x32((*[32]uint8)(blk.qs[64:]))
-				n4, n5 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
-				bits = archsimd.LoadUint8x32((*[32]uint8)(blk.qs[96:]))
-				n6, n7 := bits.And(low), bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
-				w0, w1 := u.PermuteOrZeroGrouped(k.shuf[0]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[1]).AsInt16x16()
-				w2, w3 := u.PermuteOrZeroGrouped(k.shuf[2]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[3]).AsInt16x16()
-				w4, w5 := u.PermuteOrZeroGrouped(k.shuf[4]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[5]).AsInt16x16()
-				w6, w7 := u.PermuteOrZeroGrouped(k.shuf[6]).AsInt16x16(), u.PermuteOrZeroGrouped(k.shuf[7]).AsInt16x16()
-				// Two vectors per pass: each decoded weight vector loaded
-				// from the stack serves both.
-				v := 0
-				for ; v+2 <= nv; v += 2 {
-					q0, q1 := &ps[v].q8k[c+i], &ps[v+1].q8k[c+i]
-					// Unrolled (constant indices: nothing spilled per step).
-					x0, x1 := &q0.qs, &q1.qs
-					sumi0 := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[0:]))).DotProductPairs(w0)
-					sumi1 := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[0:]))).DotProductPairs(w0)
-					sumi0 = sumi0.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[32:]))).DotProductPairs(w1))
-					sumi1 = sumi1.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[32:]))).DotProductPairs(w1))
-					sumi0 = sumi0.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[64:]))).DotProductPairs(w2))
-					sumi1 = sumi1.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[64:]))).DotProductPairs(w2))
-					sumi0 = sumi0.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[96:]))).DotProductPairs(w3))
-					sumi1 = sumi1.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[96:]))).DotProductPairs(w3))
-					sumi0 = sumi0.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[128:]))).DotProductPairs(w4))
-					sumi1 = sumi1.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[128:]))).DotProductPairs(w4))
-					sumi0 = sumi0.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[160:]))).DotProductPairs(w5))
-					sumi1 = sumi1.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[160:]))).DotProductPairs(w5))
-					sumi0 = sumi0.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[192:]))).DotProductPairs(w6))
-					sumi1 = sumi1.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[192:]))).DotProductPairs(w6))
-					sumi0 = sumi0.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x0[224:]))).DotProductPairs(w7))
-					sumi1 = sumi1.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(x1[224:]))).DotProductPairs(w7))
-					q4acc(accs[16*v:], scales[v*2*(kchunk+8):], i, sumi0, mins.DotProductPairs(archsimd.LoadInt16x16(&q0.bsums)))
-					q4acc(accs[16*(v+1):], scales[(v+1)*2*(kchunk+8):], i, sumi1, mins.DotProductPairs(archsimd.LoadInt16x16(&q1.bsums)))
+				acc, accm := archsimd.Float32x8{}, archsimd.Float32x8{}
+				if c > 0 {
+					acc, accm = accs[2*v], accs[2*v+1]
 				}
-				for ; v < nv; v++ {
-					q := &ps[v].q8k[c+i]
+				for i := range x {
+					d, q := &dec[i&(kchunk-1)], &x[i]
 					xs := &q.qs
-					sumi := n0.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[0:]))).DotProductPairs(w0)
-					sumi = sumi.Add(n1.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[32:]))).DotProductPairs(w1))
-					sumi = sumi.Add(n2.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[64:]))).DotProductPairs(w2))
-					sumi = sumi.Add(n3.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[96:]))).DotProductPairs(w3))
-					sumi = sumi.Add(n4.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[128:]))).DotProductPairs(w4))
-					sumi = sumi.Add(n5.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[160:]))).DotProductPairs(w5))
-					sumi = sumi.Add(n6.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(w6))
-					sumi = sumi.Add(n7.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(w7))
-					q4acc(accs[16*v:], scales[v*2*(kchunk+8):], i, sumi, mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums)))
+					msum := d.mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
+					s0 := d.w[0].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[0:]))).DotProductPairs(d.s[0])
+					s1 := d.w[1].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[32:]))).DotProductPairs(d.s[1])
+					s0 = s0.Add(d.w[2].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[64:]))).DotProductPairs(d.s[2]))
+					s1 = s1.Add(d.w[3].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[96:]))).DotProductPairs(d.s[3]))
+					s0 = s0.Add(d.w[4].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[128:]))).DotProductPairs(d.s[4]))
+					s1 = s1.Add(d.w[5].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[160:]))).DotProductPairs(d.s[5]))
+					s0 = s0.Add(d.w[6].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(d.s[6]))
+					s1 = s1.Add(d.w[7].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(d.s[7]))
+					ii := i & (kchunk - 1)
+					acc = s0.Add(s1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[ii:]).Broadcast1To8(), acc)
+					accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[ii:]).Broadcast1To8(), accm)
+				}
+				if c+n < nb {
+					accs[2*v], accs[2*v+1] = acc, accm
+				} else {
+					dst[v][r] = hsum(acc.Sub(accm))
 				}
 			}
-		}
-		for v := range nv {
-			acc := archsimd.LoadFloat32x8Slice(accs[16*v:])
-			accm := archsimd.LoadFloat32x8Slice(accs[16*v+8:])
-			dst[v][r] = hsum(acc.Sub(accm))
 		}
 	}
-}
-
-// q4acc adds one Q4_K block's integer sums, scaled, to a vector's two
-// accumulators in accs (acc then accm, 8 lanes each); ds holds the
-// vector's d scales then, kchunk+8 on, its dmin scales. The operations are
-// rowsQ4_K's, in its order.
-func q4acc(accs, ds []float32, i int, sumi, msum archsimd.Int32x8) {
-	ms := ds[kchunk+8:]
-	acc := sumi.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs))
-	accm := msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[i:]).Broadcast1To8(), archsimd.LoadFloat32x8Slice(accs[8:]))
-	acc.StoreSlice(accs)
-	accm.StoreSlice(accs[8:])
 }
