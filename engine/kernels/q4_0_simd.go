@@ -34,7 +34,7 @@ var q4Order = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 // partial group is copied into a zeroed buffer first.
 func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
-	var tail [8]blockQ4_0
+	var tail [2][8]blockQ4_0
 	var hd [2][8]int32
 	nb := m.Cols / 32
 	n8 := (nb + 7) &^ 7
@@ -44,39 +44,48 @@ func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	x := p.q8[n8 : 2*n8]
 	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
 	// group: as in rowsQ8_0.
-	group := func(row []byte, g int) unsafe.Pointer {
-		pw := unsafe.Pointer(&row[18*g])
+	group := func(r, g int, t *[8]blockQ4_0) unsafe.Pointer {
+		pw := unsafe.Pointer(&m.Data[r*m.rowBytes+18*g])
 		if nb-g >= 8 {
 			return pw
 		}
 		archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
-		tail = [8]blockQ4_0{}
-		copy(tail[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
-		return unsafe.Pointer(&tail)
+		*t = [8]blockQ4_0{}
+		copy(t[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
+		return unsafe.Pointer(t)
 	}
+	if lo >= hi || nb == 0 {
+		clear(dst[lo:hi])
+		return
+	}
+	// Scales are gathered one group ahead, as in rowsQ8_0.
+	k := 0
+	pw := group(lo, 0, &tail[0])
+	gatherQ4_0(&hd[0], pw)
 	for r := lo; r < hi; r++ {
-		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
 		acc := archsimd.Float32x8{}
-		// px walks the activations' groups and the scales are gathered
-		// one group ahead, as in rowsQ8_0.
+		// px walks the activations' groups, as in rowsQ8_0.
 		px := unsafe.Pointer(&x[0])
-		pw := group(row, 0)
-		gatherQ4_0(&hd[0], pw)
 		for g := 0; g < nb; g += 8 {
 			if g > 0 {
 				px = unsafe.Add(px, 8*34)
 			}
 			var next unsafe.Pointer
 			if g+8 < nb {
-				next = group(row, g+8)
-				gatherQ4_0(&hd[(g/8+1)&1], next)
+				next = group(r, g+8, &tail[(k+1)&1])
+			} else if r+1 < hi {
+				next = group(r+1, 0, &tail[(k+1)&1])
+			}
+			if next != nil {
+				gatherQ4_0(&hd[(k+1)&1], next)
 			}
 			h01 := q4Pair(pw, px, 0, low, ones).AddPairsGrouped(q4Pair(pw, px, 1, low, ones))
 			h23 := q4Pair(pw, px, 2, low, ones).AddPairsGrouped(q4Pair(pw, px, 3, low, ones))
 			s := h01.AddPairsGrouped(h23).ConvertToFloat32()
 			t := s.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(xd[g:g+8])), archsimd.LoadFloat32x8((*[8]float32)(xc[g:g+8])))
-			acc = t.MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[(g/8)&1])), acc)
+			acc = t.MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[k&1])), acc)
 			pw = next
+			k++
 		}
 		dst[r] = hsum(acc)
 	}
