@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -80,6 +81,15 @@ func TestQ6KMatchesPreviousKernel(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestQ6KHalfTable(t *testing.T) {
+	tab := q6kHalfTable()
+	for i := range 1 << 16 {
+		if got, want := math.Float32bits(tab[i]), math.Float32bits(halfToFloat(uint16(i))); got != want {
+			t.Fatalf("%#04x: %#08x, want %#08x", i, got, want)
+		}
+	}
 }
 
 // BenchmarkQ6KRows times rowsQ6_K on one thread against the previous

@@ -46,16 +46,42 @@ var q6kSpread = func() (s [8][32]int8) {
 // and how many blocks of a row q6kBlocks handles per call.
 const q6kGroup = 256
 
-// q6kHalfTable maps fp16 bit patterns to float32 (halfToFloat), padded so
-// that a 4-lane load at any index stays inside: q6kBlocks reads each
-// block's scale from it with a vector load instead of a separate pass.
+// q6kHalfTable maps fp16 bit patterns to float32, padded so that a 4-lane
+// load at any index stays inside: q6kBlocks reads each block's scale from it
+// with a vector load (256 KB, mostly cold: a model's scales take few
+// values) instead of a separate pass over the rows, whose loads would be
+// the first to touch each block's memory. It is filled with integer code
+// only (no legacy-SSE float moves, see hsum).
 var q6kHalfTable = sync.OnceValue(func() *[1<<16 + 4]float32 {
-	var t [1<<16 + 4]float32
+	t := new([1<<16 + 4]float32)
+	u := (*[1<<16 + 4]uint32)(unsafe.Pointer(t))
 	for i := range 1 << 16 {
-		t[i] = halfToFloat(uint16(i))
+		u[i] = q6kHalfBits(uint16(i))
 	}
-	return &t
+	return t
 })
+
+// q6kHalfBits is math.Float32bits(halfToFloat(h)) in integer arithmetic.
+func q6kHalfBits(h uint16) uint32 {
+	sign := uint32(h&0x8000) << 16
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f:
+		return sign | 0x7f800000 | mant<<13
+	case exp == 0 && mant == 0:
+		return sign
+	case exp == 0:
+		// Subnormal, mant·2^-24: normalise (2^-14 has biased exponent 113).
+		e := uint32(113)
+		for mant&0x400 == 0 {
+			mant <<= 1
+			e--
+		}
+		return sign | e<<23 | (mant&0x3ff)<<13
+	}
+	return sign | (exp+112)<<23 | mant<<13
+}
 
 // rowsQ6_K multiplies rows lo..hi-1 of a Q6_K matrix with Q8_K activations:
 // q6kBlocks (or q6kBlocks512) per row. The float operations per block are
