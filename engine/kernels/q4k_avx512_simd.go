@@ -102,6 +102,9 @@ func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	k5.init(&q4kTab.scale512)
 	t := &q4kTab
 	minSpread := archsimd.LoadInt8x64(&t.minSpread512)
+	idxA, idxB := archsimd.LoadInt8x64(&t.idxA512), archsimd.LoadInt8x64(&t.idxB512)
+	maskL, maskH := archsimd.LoadInt8x64(&t.maskL512).AsUint8x64(), archsimd.LoadInt8x64(&t.maskH512).AsUint8x64()
+	m30, two := archsimd.BroadcastUint8x64(0x30), archsimd.BroadcastUint32x16(2)
 	headPerm, foldLo, foldHi := archsimd.LoadUint64x8(&t.headPerm), archsimd.LoadUint64x8(&t.foldLo), archsimd.LoadUint64x8(&t.foldHi)
 	scalePerm := archsimd.LoadUint32x16(&t.scalePerm)
 	low, four := k5.low, k5.four
@@ -112,9 +115,25 @@ func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
 		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
-		for i := range w {
+		// Four blocks at a time with vector operations, one block's first
+		// 16 bytes per 128-bit lane; the rest with integer ones.
+		i := 0
+		for ; i+4 <= nb; i += 4 {
+			b := w[i : i+4]
+			hdm[i&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[0]))
+			hdm[(i+1)&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[1]))
+			hdm[(i+2)&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[2]))
+			hdm[(i+3)&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[3]))
+			h01 := archsimd.Uint8x32{}.SetLo(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[0])))).SetHi(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[1]))))
+			h23 := archsimd.Uint8x32{}.SetLo(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[2])))).SetHi(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[3]))))
+			h := archsimd.Uint8x64{}.SetLo(h01).SetHi(h23)
+			a, c := h.PermuteOrZeroGrouped(idxA), h.PermuteOrZeroGrouped(idxB)
+			u := a.And(maskL).Or(a.AsUint32x16().ShiftRight(four).AsUint8x64().And(maskH)).Or(c.AsUint32x16().ShiftRight(two).AsUint8x64().And(m30))
+			u.AsUint64x8().Store((*[8]uint64)(unsafe.Pointer(&packed[i&(kchunk-1)])))
+		}
+		for ; i < nb; i++ {
 			b := &w[i]
-			hdm[i] = *(*uint32)(unsafe.Pointer(b))
+			hdm[i&(kchunk-1)] = *(*uint32)(unsafe.Pointer(b))
 			sc, mn := q4kScalesScalar(b)
 			packed[i&(kchunk-1)] = [2]uint64{sc, mn}
 		}

@@ -161,8 +161,8 @@ func TestQ4KTimingStream(t *testing.T) {
 		ms = append(ms, m)
 	}
 	dst := make([]float32, m0.Rows)
-	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K}
-	var times [2][]time.Duration
+	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, rowsQ4_K512v3}
+	var times [3][]time.Duration
 	for range 8 {
 		for i, f := range fs {
 			t0 := time.Now()
@@ -173,7 +173,7 @@ func TestQ4KTimingStream(t *testing.T) {
 		}
 	}
 	bytes := float64(len(m0.Data) * len(ms))
-	for i, name := range []string{"ref", "new"} {
+	for i, name := range []string{"ref", "new", "v3"} {
 		slices.Sort(times[i])
 		t.Logf("stream %s: best %.2f GB/s, median %.2f GB/s", name, bytes/times[i][0].Seconds()/1e9, bytes/times[i][len(times[i])/2].Seconds()/1e9)
 	}
@@ -196,8 +196,8 @@ func TestQ4KTiming(t *testing.T) {
 			rowsQ4_K(dst, m, p, lo, hi)
 			q4kUse512 = saved
 		}
-		fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, rowsQ4_K512v2, avx2}
-		var times [4][]time.Duration
+		fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, rowsQ4_K512v2, avx2, rowsQ4_K512v3}
+		var times [5][]time.Duration
 		for range 200 * 4096 * 256 / (m.Rows * m.Cols) {
 			for i, f := range fs {
 				t0 := time.Now()
@@ -206,7 +206,7 @@ func TestQ4KTiming(t *testing.T) {
 			}
 		}
 		n := float64(m.Rows * m.Cols)
-		for i, name := range []string{"ref", "new", "v2", "avx2"} {
+		for i, name := range []string{"ref", "new", "v2", "avx2", "v3"} {
 			slices.Sort(times[i])
 			t.Logf("%dx%d %s: best %.4f, median %.4f ns/weight", m.Rows, m.Cols, name, float64(times[i][0].Nanoseconds())/n, float64(times[i][len(times[i])/2].Nanoseconds())/n)
 		}

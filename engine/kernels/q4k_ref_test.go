@@ -321,3 +321,72 @@ func rowsQ4_K512v2(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		dst[r] = hsum(acc.GetLo().Sub(acc.GetHi()))
 	}
 }
+
+// rowsQ4_K512v3 is the AVX-512 kernel with a separate integer pass per
+// row, for timing comparisons.
+func rowsQ4_K512v3(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	var hdm [kchunk + 8]uint32
+	var dms [2*kchunk + 16]float32
+	// Each block's scales then mins (8 bytes each); 6 spare entries for
+	// the 64-byte loads of the last ones.
+	var packed [kchunk + 6][2]uint64
+	var xp q4kPermuted
+	var k5 q4kConsts512
+	nb := m.Cols / 256
+	k5.init(&q4kTab.scale512)
+	t := &q4kTab
+	minSpread := archsimd.LoadInt8x64(&t.minSpread512)
+	headPerm, foldLo, foldHi := archsimd.LoadUint64x8(&t.headPerm), archsimd.LoadUint64x8(&t.foldLo), archsimd.LoadUint64x8(&t.foldHi)
+	scalePerm := archsimd.LoadUint32x16(&t.scalePerm)
+	low, four := k5.low, k5.four
+	x := p.q8k[:nb]
+	xp.set(x)
+	xs := xp[:nb]
+	var touch uint64
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		for i := range w {
+			b := &w[i]
+			hdm[i] = *(*uint32)(unsafe.Pointer(b))
+			sc, mn := q4kScalesScalar(b)
+			packed[i&(kchunk-1)] = [2]uint64{sc, mn}
+		}
+		q4kHalvesPairs(hdm[:], p.kd, dms[:], nb)
+		// Lanes 0..7: rowsQ4_K's acc; 8..15: its accm.
+		acc := archsimd.Float32x16{}
+		// Touch the row after next, a cache line per step, so that its
+		// memory loads overlap this row's arithmetic.
+		ahead := unsafe.Pointer(unsafe.SliceData(row))
+		aheadEnd := uintptr(0)
+		if r+2 < hi {
+			ahead = unsafe.Add(ahead, 2*m.rowBytes)
+			aheadEnd = uintptr(m.rowBytes)
+		}
+		off := uintptr(0)
+		for i := range w {
+			b, q := &w[i], &xs[i]
+			if off < aheadEnd {
+				touch ^= *(*uint64)(unsafe.Add(ahead, off)) ^ *(*uint64)(unsafe.Add(ahead, off+48)) ^ *(*uint64)(unsafe.Add(ahead, off+96))
+				off += 144
+			}
+			u := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Pointer(&packed[i&(kchunk-1)]))).Permute(headPerm).AsInt8x64()
+			// The activations' 16-value sums sit after their last 32 values.
+			ms := u.PermuteOrZeroGrouped(minSpread).AsInt16x32().DotProductPairs(archsimd.LoadInt16x32((*[32]int16)(unsafe.Pointer(&x[i].qs[224]))))
+			q0 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[0:]))
+			q1 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[64:]))
+			s0 := q0.And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[0:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[0]).AsInt16x32())
+			s1 := q0.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[64:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[1]).AsInt16x32())
+			s0 = s0.Add(q1.And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[128:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[2]).AsInt16x32()))
+			s1 = s1.Add(q1.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[192:]))).DotProductPairs(u.PermuteOrZeroGrouped(k5.scale[3]).AsInt16x32()))
+			s := s0.Add(s1).AsUint64x8()
+			// [sumi | msum] with sumi = s.lo + s.hi, as rowsQ4_K's.
+			f := s.ConcatPermute(ms.AsUint64x8(), foldLo).AsInt32x16().Add(s.ConcatPermute(archsimd.Uint64x8{}, foldHi).AsInt32x16())
+			sc := archsimd.LoadFloat32x16((*[16]float32)(dms[2*(i&(kchunk-1)):])).Permute(scalePerm)
+			acc = f.ConvertToFloat32().MulAdd(sc, acc)
+		}
+		dst[r] = hsum(acc.GetLo().Sub(acc.GetHi()))
+	}
+	q4kTouchSink.Store(touch)
+}
