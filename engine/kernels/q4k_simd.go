@@ -134,6 +134,15 @@ func q4kUnpack(head archsimd.Uint8x32, c *q4kConsts) archsimd.Int8x32 {
 	return u.Or(b.AsUint32x8().ShiftRight(c.two).AsUint8x32().And(c.m30)).AsInt8x32()
 }
 
+// q4kUnpack2 is q4kUnpack for two blocks: h holds their first 16 bytes,
+// one per 128-bit half, and so does the result.
+func q4kUnpack2(h archsimd.Uint8x32, c *q4kConsts) archsimd.Uint8x32 {
+	a := h.PermuteOrZeroGrouped(c.idxA)
+	b := h.PermuteOrZeroGrouped(c.idxB)
+	u := a.And(c.maskL).Or(a.AsUint32x8().ShiftRight(c.four).AsUint8x32().And(c.maskH))
+	return u.Or(b.AsUint32x8().ShiftRight(c.two).AsUint8x32().And(c.m30))
+}
+
 // q4kHalves converts the fp16 d and dmin of n blocks (hdm[i] = d |
 // dmin<<16, as they sit at a block's start) to float32, times the
 // activations' block scales kd when kd is not nil, into ds and ms.
@@ -196,10 +205,23 @@ func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		for c := 0; c < nb; c += kchunk {
 			n := min(kchunk, nb-c)
 			w, x := w[c:c+n], x[c:c+n]
-			// An integer pass: fp16 scales, and the 6-bit scales and mins.
-			for i := range w {
+			// A pass for the fp16 scales and the 6-bit scales and mins:
+			// two blocks at a time with vector operations (one block's
+			// first 16 bytes per 128-bit half), the last one with integer
+			// ones.
+			i := 0
+			for ; i+2 <= n; i += 2 {
+				b := w[i : i+2]
+				hdm[i&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[0]))
+				hdm[(i+1)&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[1]))
+				h := archsimd.Uint8x32{}.SetLo(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[0])))).SetHi(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[1]))))
+				u := q4kUnpack2(h, k)
+				u.Select128FromPair(0, 0, u).AsUint64x4().Store(&packed[i&(kchunk-1)])
+				u.Select128FromPair(1, 1, u).AsUint64x4().Store(&packed[(i+1)&(kchunk-1)])
+			}
+			for ; i < n; i++ {
 				b := &w[i]
-				hdm[i] = *(*uint32)(unsafe.Pointer(b))
+				hdm[i&(kchunk-1)] = *(*uint32)(unsafe.Pointer(b))
 				sc, mn := q4kScalesScalar(b)
 				packed[i&(kchunk-1)] = [4]uint64{sc, mn, sc, mn}
 			}
