@@ -29,9 +29,9 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 	case gguf.TypeBF16:
 		return kernel{rows: dotRows(dotBF16SIMD)}, true
 	case gguf.TypeQ8_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ8_0}, true
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ8_0, batch: rowsQ8_0Batch}, true
 	case gguf.TypeQ4_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ4_0}, true
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ4_0, batch: rowsQ4_0Batch}, true
 	case gguf.TypeQ4_K:
 		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K, batch: rowsQ4_KBatch}, true
 	case gguf.TypeQ6_K:

@@ -116,3 +116,103 @@ func q4Pair(pw, px unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones archsi
 	xh := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+36)))
 	return lo.DotProductPairsSaturated(xl).Add(hi.DotProductPairsSaturated(xh)).DotProductPairs(ones)
 }
+
+// rowsQ4_0Batch is rowsQ4_0 for a batch of activation vectors, two at a
+// time (rowsQ4_0x2: each weight pair's nibbles are unpacked and each
+// group's scales converted once for both), as rowsQ8_0Batch does for
+// Q8_0; every result equals MatVec's bit for bit.
+func rowsQ4_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	for t := lo; t < hi; t += batchTile {
+		te := min(t+batchTile, hi)
+		b := 0
+		for ; b+2 <= len(ps); b += 2 {
+			rowsQ4_0x2(dst[b], dst[b+1], m, &ps[b], &ps[b+1], t, te)
+		}
+		if b < len(ps) {
+			rowsQ4_0(dst[b], m, &ps[b], t, te)
+		}
+	}
+}
+
+// rowsQ4_0x2 is rowsQ4_0 for two activation vectors, p into dst and q
+// into dsq.
+func rowsQ4_0x2(dst, dsq []float32, m Matrix, p, q *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	var tail [2][8]blockQ4_0
+	var hd [2][8]int32
+	nb := m.Cols / 32
+	n8 := (nb + 7) &^ 7
+	ones := archsimd.BroadcastInt16x16(1)
+	low := archsimd.BroadcastUint8x32(0x0f)
+	hc := newHalfConv()
+	x, y := p.q8[n8:2*n8], q.q8[n8:2*n8]
+	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
+	yd, yc := q.q8d[n8:2*n8], q.q8d[2*n8:3*n8]
+	group := func(r, g int, t *[8]blockQ4_0) unsafe.Pointer {
+		pw := unsafe.Pointer(&m.Data[r*m.rowBytes+18*g])
+		if nb-g >= 8 {
+			return pw
+		}
+		archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+		*t = [8]blockQ4_0{}
+		copy(t[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
+		return unsafe.Pointer(t)
+	}
+	if lo >= hi || nb == 0 {
+		clear(dst[lo:hi])
+		clear(dsq[lo:hi])
+		return
+	}
+	k := 0
+	pw := group(lo, 0, &tail[0])
+	gatherQ4_0(&hd[0], pw)
+	for r := lo; r < hi; r++ {
+		acc, acq := archsimd.Float32x8{}, archsimd.Float32x8{}
+		px, py := unsafe.Pointer(&x[0]), unsafe.Pointer(&y[0])
+		for g := 0; g < nb; g += 8 {
+			if g > 0 {
+				px, py = unsafe.Add(px, 8*34), unsafe.Add(py, 8*34)
+			}
+			var next unsafe.Pointer
+			if g+8 < nb {
+				next = group(r, g+8, &tail[(k+1)&1])
+			} else if r+1 < hi {
+				next = group(r+1, 0, &tail[(k+1)&1])
+			}
+			if next != nil {
+				gatherQ4_0(&hd[(k+1)&1], next)
+			}
+			a0, b0 := q4Pair2(pw, px, py, 0, low, ones)
+			a1, b1 := q4Pair2(pw, px, py, 1, low, ones)
+			a01, b01 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
+			a0, b0 = q4Pair2(pw, px, py, 2, low, ones)
+			a1, b1 = q4Pair2(pw, px, py, 3, low, ones)
+			sa := a01.AddPairsGrouped(a0.AddPairsGrouped(a1)).ConvertToFloat32()
+			sb := b01.AddPairsGrouped(b0.AddPairsGrouped(b1)).ConvertToFloat32()
+			dw := hc.conv(archsimd.LoadInt32x8(&hd[k&1]))
+			ta := sa.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(xd[g:g+8])), archsimd.LoadFloat32x8((*[8]float32)(xc[g:g+8])))
+			tb := sb.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(yd[g:g+8])), archsimd.LoadFloat32x8((*[8]float32)(yc[g:g+8])))
+			acc = ta.MulAdd(dw, acc)
+			acq = tb.MulAdd(dw, acq)
+			pw = next
+			k++
+		}
+		dst[r] = hsum(acc)
+		dsq[r] = hsum(acq)
+	}
+}
+
+// q4Pair2 is q4Pair for two activation vectors.
+func q4Pair2(pw, px, py unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones archsimd.Int16x16) (archsimd.Int32x8, archsimd.Int32x8) {
+	a := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pw, 36*k+2)))
+	b := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pw, 36*k+4)))
+	v := a.Select128FromPair(0, 3, b)
+	lo := v.And(low)
+	hi := v.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(low)
+	xl := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+2)))
+	xh := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+36)))
+	yl := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(py, 68*k+2)))
+	yh := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(py, 68*k+36)))
+	return lo.DotProductPairsSaturated(xl).Add(hi.DotProductPairsSaturated(xh)).DotProductPairs(ones),
+		lo.DotProductPairsSaturated(yl).Add(hi.DotProductPairsSaturated(yh)).DotProductPairs(ones)
+}
