@@ -111,6 +111,10 @@ func q4Pair(pw, px unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones archsi
 	b := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pw, 36*k+4)))
 	v := a.Select128FromPair(0, 3, b)
 	lo := v.And(low)
+	// An arithmetic shift (the mask drops the sign bits): Go 1.26 compiles
+	// Uint16x16.ShiftAllRight(4) with the count moved into an X register by
+	// a legacy-SSE MOVQ, which costs the dirty-upper-state penalty (see
+	// hsum) on every group; Int16x16's takes an immediate.
 	hi := v.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(low)
 	xl := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+2)))
 	xh := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+36)))
