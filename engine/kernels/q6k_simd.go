@@ -142,11 +142,15 @@ func q6kScales(w []blockQ6K, dw *[q6kGroup + 8]float32, hd *[q6kGroup]uint32, hc
 // acc (AVX2).
 //
 // Per 256-value block: the 6-bit values are put together from the low
-// nibbles and high 2-bit pairs with 16-bit immediate shifts and masks;
-// the 16 scales are sign-extended once (evens in the low half, odds in the
-// high half) and spread for each VPMADDWD with an in-lane interleave and
-// VPSHUFD; the offset of 32 is taken off through the activations' 16-value
-// sums.
+// nibbles and high 2-bit pairs with 16-bit immediate shifts and masks (right
+// shifts are arithmetic, VPSRAW: the bits shifted in are masked off, and Go
+// 1.26 has no immediate form of VPSRLW; it loads the count with a
+// legacy-SSE MOVQ, which costs the dirty-upper penalty); the 16 scales are
+// sign-extended once (evens in the low half, odds in the high half) and
+// spread for each VPMADDWD with one VPSHUFB (q6kSpread); the offset of 32
+// is taken off through the activations' 16-value sums. Every operation is a
+// direct intrinsic: inlined wrappers such as PermuteScalarsGrouped are
+// scheduled after everything else in the block and made the compiler spill.
 func q6kBlocks(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
 	m4 := archsimd.BroadcastUint8x32(0x0f)
 	m30 := archsimd.BroadcastUint8x32(0x30)
