@@ -8,14 +8,14 @@ import (
 	"unsafe"
 )
 
-// The AVX-512 Q4_K kernels (AVX512F+BW, behind q4kUse512) work on 64
-// bytes at a time: a block's 128 weight bytes are two loads, whose low and
+// The AVX-512 Q4_K matrix-vector kernel (AVX512F+BW, behind q4kUse512)
+// works on 64 bytes at a time: a block's 128 weight bytes are two loads, whose low and
 // high nibbles make four 64-value vectors, each covering two 32-value
 // sub-blocks. Their integer sums end in the same Int32x8 lanes as the AVX2
-// kernels' (lane k sums bytes 4k..4k+3 of every sub-block), so the float
-// operations and results are the AVX2 kernels', bit for bit.
+// kernel's (lane k sums bytes 4k..4k+3 of every sub-block), so the float
+// operations and results are the AVX2 kernel's, bit for bit.
 
-// q4kConsts512 holds the AVX-512 kernels' vectors.
+// q4kConsts512 holds the AVX-512 kernel's vectors.
 type q4kConsts512 struct {
 	low  archsimd.Uint8x64
 	four archsimd.Uint32x16
@@ -26,7 +26,7 @@ type q4kConsts512 struct {
 }
 
 // init loads the constants for weight vectors whose scale spreads are
-// tab (q4kTab.scale512 or scaleBatch512).
+// tab (q4kTab.scale512).
 func (c *q4kConsts512) init(tab *[4][64]int8) {
 	c.low = archsimd.BroadcastUint8x64(0x0f)
 	c.four = archsimd.BroadcastUint32x16(4)
@@ -177,88 +177,3 @@ func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
 
 // q4kTouchSink keeps the touched words alive.
 var q4kTouchSink atomic.Uint64
-
-// q4kDecoded is one Q4_K block made ready for rowsQ4_KBatch512: its four
-// 64-value weight vectors (nibbles, in the activations' order), their
-// scale spreads, and its mins spread against the activations' 16-value
-// sums (see rowsQ4_K512).
-type q4kDecoded struct {
-	w      [4]archsimd.Uint8x64
-	s      [4]archsimd.Int16x32
-	minsum archsimd.Int16x32
-}
-
-// rowsQ4_KBatch512 is rowsQ4_KBatch for rows of at most kchunk blocks with
-// AVX-512. Per row it decodes every block once into a stack array, then
-// runs each vector over the decoded row with its accumulator in a
-// register; per vector the float operations are rowsQ4_K512's, in its
-// order, so the results are the same bit for bit.
-func rowsQ4_KBatch512(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
-	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
-	var hdm [kchunk + 8]uint32
-	var wd, wm [kchunk + 8]float32
-	var dms [2*kchunk + 16]float32
-	var dec [kchunk]q4kDecoded
-	nb := m.Cols / 256
-	t := &q4kTab
-	idxA, idxB := archsimd.LoadInt8x64(&t.idxA512), archsimd.LoadInt8x64(&t.idxB512)
-	maskL, maskH := archsimd.LoadInt8x64(&t.maskL512).AsUint8x64(), archsimd.LoadInt8x64(&t.maskH512).AsUint8x64()
-	headPerm, foldLo, foldHi := archsimd.LoadUint64x8(&t.headPerm), archsimd.LoadUint64x8(&t.foldLo), archsimd.LoadUint64x8(&t.foldHi)
-	scalePerm, pairs := archsimd.LoadUint32x16(&t.scalePerm), archsimd.LoadUint32x16(&t.pairPerm)
-	// Weight vectors in the activations' order: sub-blocks 0|1 from the
-	// low halves of the first 64 bytes' low and high nibbles, 2|3 from
-	// their high halves.
-	perm0, perm1 := archsimd.LoadUint64x8(&t.loHalves), archsimd.LoadUint64x8(&t.hiHalves)
-	m30, two := archsimd.BroadcastUint8x64(0x30), archsimd.BroadcastUint32x16(2)
-	low, four := archsimd.BroadcastUint8x64(0x0f), archsimd.BroadcastUint32x16(4)
-	for r := lo; r < hi; r++ {
-		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
-		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
-		for i := range w {
-			hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
-		}
-		q4kHalves(hdm[:], nil, wd[:], wm[:], nb)
-		for i := range w {
-			b, d := &w[i], &dec[i&(kchunk-1)]
-			h := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Pointer(b))).AsUint64x8().Permute(headPerm).AsUint8x64()
-			a, c := h.PermuteOrZeroGrouped(idxA), h.PermuteOrZeroGrouped(idxB)
-			u := a.And(maskL).Or(a.AsUint32x16().ShiftRight(four).AsUint8x64().And(maskH)).Or(c.AsUint32x16().ShiftRight(two).AsUint8x64().And(m30)).AsInt8x64()
-			d.minsum = u.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&t.minSpread512)).AsInt16x32()
-			for j := range 4 {
-				d.s[j] = u.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&t.scaleBatch512[j])).AsInt16x32()
-			}
-			q0 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[0:]))
-			l0, h0 := q0.And(low).AsUint64x8(), q0.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).AsUint64x8()
-			d.w[0], d.w[1] = l0.ConcatPermute(h0, perm0).AsUint8x64(), l0.ConcatPermute(h0, perm1).AsUint8x64()
-			q1 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[64:]))
-			l1, h1 := q1.And(low).AsUint64x8(), q1.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).AsUint64x8()
-			d.w[2], d.w[3] = l1.ConcatPermute(h1, perm0).AsUint8x64(), l1.ConcatPermute(h1, perm1).AsUint8x64()
-		}
-		for v := range ps {
-			x := ps[v].q8k[:nb]
-			// The vector's d and dmin scales, interleaved as in
-			// q4kHalvesPairs (the same products).
-			kd := ps[v].kd
-			for i := 0; i < nb; i += 8 {
-				xd := archsimd.LoadFloat32x8Slice(kd[i:])
-				d := archsimd.LoadFloat32x8Slice(wd[i:]).Mul(xd)
-				dm := archsimd.LoadFloat32x8Slice(wm[i:]).Mul(xd)
-				archsimd.Float32x16{}.SetLo(d).SetHi(dm).Permute(pairs).StoreSlice(dms[2*i:])
-			}
-			acc := archsimd.Float32x16{}
-			for i := range x {
-				d, q := &dec[i&(kchunk-1)], &x[i].qs
-				ms := d.minsum.DotProductPairs(archsimd.LoadInt16x32((*[32]int16)(unsafe.Pointer(&q[224]))))
-				s0 := d.w[0].DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[0:]))).DotProductPairs(d.s[0])
-				s1 := d.w[1].DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[64:]))).DotProductPairs(d.s[1])
-				s0 = s0.Add(d.w[2].DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[128:]))).DotProductPairs(d.s[2]))
-				s1 = s1.Add(d.w[3].DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(q[192:]))).DotProductPairs(d.s[3]))
-				s := s0.Add(s1).AsUint64x8()
-				f := s.ConcatPermute(ms.AsUint64x8(), foldLo).AsInt32x16().Add(s.ConcatPermute(archsimd.Uint64x8{}, foldHi).AsInt32x16())
-				sc := archsimd.LoadFloat32x16((*[16]float32)(dms[2*(i&(kchunk-1)):])).Permute(scalePerm)
-				acc = f.ConvertToFloat32().MulAdd(sc, acc)
-			}
-			dst[v][r] = hsum(acc.GetLo().Sub(acc.GetHi()))
-		}
-	}
-}

@@ -161,7 +161,13 @@ func TestQ4KTimingStream(t *testing.T) {
 		ms = append(ms, m)
 	}
 	dst := make([]float32, m0.Rows)
-	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, rowsQ4_K512v3}
+	avx2 := func(dst []float32, m Matrix, p *prepared, lo, hi int) {
+		saved := q4kUse512
+		q4kUse512 = false
+		rowsQ4_K(dst, m, p, lo, hi)
+		q4kUse512 = saved
+	}
+	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, avx2}
 	var times [3][]time.Duration
 	for range 8 {
 		for i, f := range fs {
@@ -173,7 +179,7 @@ func TestQ4KTimingStream(t *testing.T) {
 		}
 	}
 	bytes := float64(len(m0.Data) * len(ms))
-	for i, name := range []string{"ref", "new", "v3"} {
+	for i, name := range []string{"ref", "new", "avx2"} {
 		slices.Sort(times[i])
 		t.Logf("stream %s: best %.2f GB/s, median %.2f GB/s", name, bytes/times[i][0].Seconds()/1e9, bytes/times[i][len(times[i])/2].Seconds()/1e9)
 	}
@@ -187,7 +193,7 @@ func TestQ4KTiming(t *testing.T) {
 		t.Skip("set Q4KTIME=1")
 	}
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, shape := range [][2]int{{64, 4096}, {256, 4096}, {2048, 5632}} {
+	for _, shape := range [][2]int{{256, 2048}, {64, 4096}, {256, 4096}, {2048, 2048}, {2048, 5632}} {
 		m, p := q4kMatrix(t, r, shape[0], shape[1], false)
 		dst := make([]float32, m.Rows)
 		avx2 := func(dst []float32, m Matrix, p *prepared, lo, hi int) {
@@ -196,8 +202,8 @@ func TestQ4KTiming(t *testing.T) {
 			rowsQ4_K(dst, m, p, lo, hi)
 			q4kUse512 = saved
 		}
-		fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, rowsQ4_K512v2, avx2, rowsQ4_K512v3}
-		var times [5][]time.Duration
+		fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K, avx2}
+		var times [3][]time.Duration
 		for range 200 * 4096 * 256 / (m.Rows * m.Cols) {
 			for i, f := range fs {
 				t0 := time.Now()
@@ -206,7 +212,7 @@ func TestQ4KTiming(t *testing.T) {
 			}
 		}
 		n := float64(m.Rows * m.Cols)
-		for i, name := range []string{"ref", "new", "v2", "avx2", "v3"} {
+		for i, name := range []string{"ref", "new", "avx2"} {
 			slices.Sort(times[i])
 			t.Logf("%dx%d %s: best %.4f, median %.4f ns/weight", m.Rows, m.Cols, name, float64(times[i][0].Nanoseconds())/n, float64(times[i][len(times[i])/2].Nanoseconds())/n)
 		}
@@ -234,5 +240,53 @@ func TestQ4KTiming(t *testing.T) {
 			}
 		}
 		t.Logf("%dx%d batch of 8: ref %.4f ns/weight, new %.4f, avx2 %.4f", m.Rows, m.Cols, float64(best[0].Nanoseconds())/n/nv, float64(best[1].Nanoseconds())/n/nv, float64(best[2].Nanoseconds())/n/nv)
+	}
+}
+
+// TestQ4KTimingBatch (Q4KTIME=1) times the batched kernels as prefill runs
+// them: 32 vectors, 16-row tiles, one thread, alternating.
+func TestQ4KTimingBatch(t *testing.T) {
+	if os.Getenv("Q4KTIME") == "" {
+		t.Skip("set Q4KTIME=1")
+	}
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, shape := range [][2]int{{2048, 2048}, {5632, 2048}} {
+		m, _ := q4kMatrix(t, r, shape[0], shape[1], false)
+		const nv = 32
+		ps := make([]prepared, nv)
+		dst := make([][]float32, nv)
+		for v := range ps {
+			ps[v].prepare(randomVector(r, m.Cols), kernelFor(gguf.TypeQ4_K))
+			dst[v] = make([]float32, m.Rows)
+		}
+		tiles := func(use512 bool) func() {
+			return func() {
+				saved := q4kUse512
+				q4kUse512 = use512
+				for lo := 0; lo < m.Rows; lo += 16 {
+					rowsQ4_KBatch(dst, m, ps, lo, min(lo+16, m.Rows))
+				}
+				q4kUse512 = saved
+			}
+		}
+		ref := func() {
+			for lo := 0; lo < m.Rows; lo += 16 {
+				rowsQ4_KBatchRef(dst, m, ps, lo, min(lo+16, m.Rows))
+			}
+		}
+		fs := []func(){ref, tiles(true), tiles(false)}
+		var times [3][]time.Duration
+		for range 12 {
+			for i, f := range fs {
+				t0 := time.Now()
+				f()
+				times[i] = append(times[i], time.Since(t0))
+			}
+		}
+		n := float64(m.Rows * m.Cols * nv)
+		for i, name := range []string{"ref", "avx512", "avx2"} {
+			slices.Sort(times[i])
+			t.Logf("%dx%d, 32 vectors: %s best %.4f, median %.4f ns/weight per vector", m.Rows, m.Cols, name, float64(times[i][0].Nanoseconds())/n, float64(times[i][len(times[i])/2].Nanoseconds())/n)
+		}
 	}
 }

@@ -51,19 +51,16 @@ type q4kConsts struct {
 var q4kTab struct {
 	idxA, idxB, maskL, maskH, minSpread [32]int8
 	shuf                                [8][32]int8
-	// The AVX-512 kernels' scale spreads (see q4kConsts512): scale512 for
-	// rowsQ4_K512's weight vectors (sub-blocks 0|2, 1|3, 4|6, 5|7),
-	// scaleBatch512 for rowsQ4_KBatch512's (0|1, 2|3, 4|5, 6|7).
-	scale512, scaleBatch512 [4][64]int8
+	// The AVX-512 kernel's scale spreads (see q4kConsts512) for its
+	// weight vectors (sub-blocks 0|2, 1|3, 4|6, 5|7).
+	scale512 [4][64]int8
 	// 512-bit versions of the scale unpacking (the 256-bit ones twice),
 	// and minSpread in the high 256 bits only.
 	idxA512, idxB512, maskL512, maskH512, minSpread512 [64]int8
 	// headPerm copies a block's first 16 bytes to all 128-bit lanes;
 	// fold and scalePerm: see rowsQ4_K512.
 	headPerm, foldLo, foldHi [8]uint64
-	// loHalves, hiHalves: see rowsQ4_KBatch512.
-	loHalves, hiHalves  [8]uint64
-	scalePerm, pairPerm [16]uint32
+	scalePerm, pairPerm      [16]uint32
 }
 
 func init() {
@@ -97,8 +94,6 @@ func init() {
 	t.headPerm = [8]uint64{0, 1, 0, 1, 0, 1, 0, 1}
 	t.foldLo = [8]uint64{0, 1, 2, 3, 12, 13, 14, 15}
 	t.foldHi = [8]uint64{4, 5, 6, 7, 8, 9, 10, 11}
-	t.loHalves = [8]uint64{0, 1, 2, 3, 8, 9, 10, 11}
-	t.hiHalves = [8]uint64{4, 5, 6, 7, 12, 13, 14, 15}
 	for k := range 16 {
 		t.scalePerm[k] = uint32(k / 8)
 		t.pairPerm[k] = uint32(k/2 + 8*(k%2))
@@ -106,7 +101,6 @@ func init() {
 	for j, subs := range [4][2]int{{0, 2}, {1, 3}, {4, 6}, {5, 7}} {
 		for k := 0; k < 64; k += 2 {
 			t.scale512[j][k], t.scale512[j][k+1] = int8(subs[k/32]), -128
-			t.scaleBatch512[j][k], t.scaleBatch512[j][k+1] = int8(2*j+k/32), -128
 		}
 	}
 }
@@ -277,11 +271,12 @@ type q4kDecoded256 struct {
 // operations in the same order as rowsQ4_K, so the results are the same
 // bit for bit.
 func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	// No AVX-512 version: with 512-bit instructions in flight only two
+	// ports run vector code, and this kernel, which decodes once per
+	// block what many vectors use, is then slower than with 256-bit ones
+	// on three (32 vectors, 16-row tiles: 0.039-0.051 against 0.050-0.058
+	// ns/weight per vector on this project's Xeon).
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
-	if q4kUse512 && m.Cols <= kchunk*256 {
-		rowsQ4_KBatch512(dst, m, ps, lo, hi)
-		return
-	}
 	nv := len(ps)
 	var hdm [kchunk + 8]uint32
 	var wd, wm, ds, ms [kchunk + 8]float32
