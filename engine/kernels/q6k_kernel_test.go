@@ -159,7 +159,11 @@ func TestQ6KTiming(t *testing.T) {
 	for _, shape := range shapes {
 		m, p := q6kMatrix(t, r, shape[0], shape[1])
 		dst := make([]float32, m.Rows)
-		ps := make([]prepared, 8)
+		nv := 8
+		if s := os.Getenv("Q6K_NV"); s != "" {
+			fmt.Sscan(s, &nv)
+		}
+		ps := make([]prepared, nv)
 		dsts := make([][]float32, len(ps))
 		for v := range ps {
 			ps[v].prepare(randomVector(r, m.Cols), kernelFor(gguf.TypeQ6_K))
@@ -173,9 +177,9 @@ func TestQ6KTiming(t *testing.T) {
 			{"ref", func() { rowsQ6_KRef(dst, m, p, 0, m.Rows) }, m.Rows * m.Cols},
 			{"avx2", func() { q6kUse512 = false; rowsQ6_K(dst, m, p, 0, m.Rows) }, m.Rows * m.Cols},
 			{"avx512", func() { q6kUse512 = q6kHas512; rowsQ6_K(dst, m, p, 0, m.Rows) }, m.Rows * m.Cols},
-			{"batch8 ref", func() { rowsQ6_KBatchRef(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
-			{"batch8 avx2", func() { q6kUse512 = false; rowsQ6_KBatch(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
-			{"batch8 512", func() { q6kUse512 = q6kHas512; rowsQ6_KBatch(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
+			{"batch ref", func() { rowsQ6_KBatchRef(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
+			{"batch avx2", func() { q6kUse512 = false; rowsQ6_KBatch(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
+			{"batch 512", func() { q6kUse512 = q6kHas512; rowsQ6_KBatch(dsts, m, ps, 0, m.Rows) }, len(ps) * m.Rows * m.Cols},
 		}
 		best := make([]time.Duration, len(fs))
 		for round := range 40 {
