@@ -14,8 +14,8 @@ type blockQ4K struct {
 	qs      [128]uint8
 }
 
-// q4kHas512 says whether this CPU runs the AVX-512 Q4_K kernels;
-// q4kUse512 selects them (tests flip it to exercise both paths).
+// q4kHas512 says whether this CPU runs the AVX-512 Q4_K matrix-vector
+// kernel; q4kUse512 selects it (tests flip it to exercise both paths).
 var (
 	q4kHas512 = archsimd.X86.AVX512()
 	q4kUse512 = q4kHas512
@@ -33,7 +33,7 @@ var (
 //
 // u (bytes 0..7 the scales, 8..15 the mins, in each half) is
 // a&maskL | (a>>4)&maskH | (b>>2)&0x30 with a = h shuffled by idxA and
-// b = h shuffled by idxB (16-bit shifts: the masks drop what crosses bytes).
+// b = h shuffled by idxB (32-bit shifts: the masks drop what crosses bytes).
 type q4kConsts struct {
 	low, maskL, maskH, m30 archsimd.Uint8x32
 	// Shift counts for VPSRLVD: archsimd's shifts by a scalar count move
@@ -105,8 +105,7 @@ func init() {
 	}
 }
 
-// init loads the constants. It must run before any vector code that
-// could leave the upper state dirty precedes legacy-SSE stack moves.
+// init loads the constants.
 func (c *q4kConsts) init() {
 	t := &q4kTab
 	c.idxA, c.idxB, c.minSpread = archsimd.LoadInt8x32(&t.idxA), archsimd.LoadInt8x32(&t.idxB), archsimd.LoadInt8x32(&t.minSpread)
@@ -135,6 +134,17 @@ func q4kUnpack2(h archsimd.Uint8x32, c *q4kConsts) archsimd.Uint8x32 {
 	b := h.PermuteOrZeroGrouped(c.idxB)
 	u := a.And(c.maskL).Or(a.AsUint32x8().ShiftRight(c.four).AsUint8x32().And(c.maskH))
 	return u.Or(b.AsUint32x8().ShiftRight(c.two).AsUint8x32().And(c.m30))
+}
+
+// q4kScalesScalar returns the scales and mins of block b (see q4kConsts)
+// with integer instructions (ggml's kmask trick), for a vector load.
+func q4kScalesScalar(b *blockQ4K) (sc, mn uint64) {
+	const kmask1, kmask2, kmask3 = 0x3f3f3f3f, 0x0f0f0f0f, 0x03030303
+	p := unsafe.Pointer(b)
+	u0, u1, u2 := *(*uint32)(unsafe.Add(p, 4)), *(*uint32)(unsafe.Add(p, 8)), *(*uint32)(unsafe.Add(p, 12))
+	s1 := u2&kmask2 | (u0>>6&kmask3)<<4
+	m1 := u2>>4&kmask2 | (u1>>6&kmask3)<<4
+	return uint64(u0&kmask1) | uint64(s1)<<32, uint64(u1&kmask1) | uint64(m1)<<32
 }
 
 // q4kHalves converts the fp16 d and dmin of n blocks (hdm[i] = d |
@@ -166,6 +176,13 @@ func q4kHalf8(h, magMask, signMask, thirteen, sixteen archsimd.Uint32x8, pow112 
 }
 
 // rowsQ4_K multiplies rows lo..hi-1 of a Q4_K matrix with Q8_K activations.
+// Per row and chunk of blocks, a first pass gathers the fp16 scales and
+// unpacks the 6-bit scales and mins (vector operations, two blocks at a
+// time), a second converts the fp16 scales eight at a time, and the main
+// pass does the dot products; meanwhile it reads a word per cache line of
+// the row after next, so that those memory loads overlap the arithmetic
+// (the kernel streams its matrix: a single thread otherwise waits for
+// memory about as long as it computes).
 func rowsQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	// Scalar set-up first, after clearing the upper halves (see hsum): the
 	// arrays are zeroed, and arguments copied, with legacy-SSE moves.
