@@ -218,8 +218,9 @@ func q6kBlocks(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup + 8
 // VPSHUFB gives each 128-bit lane (16 values, one sub-block) its scale.
 func q6kBlocks512(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup + 8]float32, n int, acc archsimd.Float32x8) archsimd.Float32x8 {
 	c := &q6k512
-	m4 := archsimd.BroadcastUint8x64(0x0f)
-	m30 := archsimd.BroadcastUint8x64(0x30)
+	m4 := archsimd.BroadcastInt8x64(0x0f)
+	mlo := archsimd.LoadInt16x32(&c.mlo)
+	mhi := archsimd.LoadInt16x32(&c.mhi)
 	shl := archsimd.LoadUint16x32(&c.shl)
 	shr := archsimd.LoadUint16x32(&c.shr)
 	spread := archsimd.LoadUint16x32(&c.spread)
@@ -238,18 +239,18 @@ func q6kBlocks512(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup 
 		var sum archsimd.Int32x16
 		{
 			l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pb, 0)))
-			h := qh.Permute(permA).AsUint16x32()
-			q0 := l.And(m4).Or(h.ShiftLeft(shl).AsUint8x64().And(m30))
-			q1 := l.AsInt16x32().ShiftAllRight(4).AsUint8x64().And(m4).Or(h.ShiftRight(shr).AsUint8x64().And(m30))
+			h := qh.Permute(permA).AsInt16x32()
+			q0 := l.AsInt8x64().And(m4).Or(h.And(mlo).AsUint16x32().ShiftLeft(shl).AsInt8x64()).AsUint8x64()
+			q1 := l.AsInt16x32().ShiftAllRight(4).AsInt8x64().And(m4).Or(h.And(mhi).AsUint16x32().ShiftRight(shr).AsInt8x64()).AsUint8x64()
 			p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 4)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[0])).AsInt16x32())
 			p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 68)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[1])).AsInt16x32())
 			sum = p0.Add(p1)
 		}
 		{
 			l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pb, 64)))
-			h := qh.Permute(permB).AsUint16x32()
-			q0 := l.And(m4).Or(h.ShiftLeft(shl).AsUint8x64().And(m30))
-			q1 := l.AsInt16x32().ShiftAllRight(4).AsUint8x64().And(m4).Or(h.ShiftRight(shr).AsUint8x64().And(m30))
+			h := qh.Permute(permB).AsInt16x32()
+			q0 := l.AsInt8x64().And(m4).Or(h.And(mlo).AsUint16x32().ShiftLeft(shl).AsInt8x64()).AsUint8x64()
+			q1 := l.AsInt16x32().ShiftAllRight(4).AsInt8x64().And(m4).Or(h.And(mhi).AsUint16x32().ShiftRight(shr).AsInt8x64()).AsUint8x64()
 			p0 := q0.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 132)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[2])).AsInt16x32())
 			p1 := q1.DotProductPairsSaturated(archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 196)))).DotProductPairs(s.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[3])).AsInt16x32())
 			sum = sum.Add(p0.Add(p1))
@@ -266,6 +267,7 @@ func q6kBlocks512(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup 
 // q6k512 holds q6kBlocks512's index and shift-count vectors.
 var q6k512 = func() (c struct {
 	shl, shr, spread [32]uint16
+	mlo, mhi         [32]int16 // the bit pairs each 256-bit half takes, before shifting
 	permA, permB     [8]uint64
 	dword            [4][64]int8 // VPSHUFB: 32-bit lane k into all four of a 128-bit lane
 }) {
@@ -277,6 +279,8 @@ var q6k512 = func() (c struct {
 	for i := range 16 {
 		c.shl[i], c.shl[16+i] = 4, 2 // values 0..31 use bits 0-1, 32..63 bits 2-3
 		c.shr[i], c.shr[16+i] = 0, 2 // values 64..95 use bits 4-5, 96..127 bits 6-7
+		c.mlo[i], c.mlo[16+i] = 0x0303, 0x0c0c
+		c.mhi[i], c.mhi[16+i] = 0x3030, -0x3f40 // 0xc0c0
 	}
 	// The extended scales sit in 16-bit lanes 16..31. Lane 8L+2c+e of the
 	// spread vector (128-bit lane L, 32-bit lane c) takes scale 4c+L.
