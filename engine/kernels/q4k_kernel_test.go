@@ -274,7 +274,12 @@ func TestQ4KTimingBatch(t *testing.T) {
 				rowsQ4_KBatchRef(dst, m, ps, lo, min(lo+16, m.Rows))
 			}
 		}
-		fs := []func(){ref, tiles(true), tiles(false)}
+		v1 := func() {
+			for lo := 0; lo < m.Rows; lo += 16 {
+				rowsQ4_KBatchV1(dst, m, ps, lo, min(lo+16, m.Rows))
+			}
+		}
+		fs := []func(){ref, v1, tiles(false)}
 		var times [3][]time.Duration
 		for range 12 {
 			for i, f := range fs {
@@ -284,7 +289,7 @@ func TestQ4KTimingBatch(t *testing.T) {
 			}
 		}
 		n := float64(m.Rows * m.Cols * nv)
-		for i, name := range []string{"ref", "avx512", "avx2"} {
+		for i, name := range []string{"ref", "v1", "new"} {
 			slices.Sort(times[i])
 			t.Logf("%dx%d, 32 vectors: %s best %.4f, median %.4f ns/weight per vector", m.Rows, m.Cols, name, float64(times[i][0].Nanoseconds())/n, float64(times[i][len(times[i])/2].Nanoseconds())/n)
 		}

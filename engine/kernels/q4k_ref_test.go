@@ -263,3 +263,86 @@ func q4accRef(accs, ds []float32, i int, sumi, msum archsimd.Int32x8) {
 	acc.StoreSlice(accs)
 	accm.StoreSlice(accs[8:])
 }
+
+// rowsQ4_KBatchV1 is the batched kernel with one vector per pass, for
+// timing comparisons.
+func rowsQ4_KBatchV1(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	// No AVX-512 version: with 512-bit instructions in flight only two
+	// ports run vector code, and this kernel, which decodes once per
+	// block what many vectors use, is then slower than with 256-bit ones
+	// on three (32 vectors, 16-row tiles: 0.039-0.051 against 0.050-0.058
+	// ns/weight per vector on this project's Xeon).
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	nv := len(ps)
+	var hdm [kchunk + 8]uint32
+	var wd, wm, ds, ms [kchunk + 8]float32
+	var dec [kchunk]q4kDecoded256
+	// Each vector's two accumulators between chunks.
+	var accBuf [64]archsimd.Float32x8
+	var kc q4kConsts
+	nb := m.Cols / 256
+	accs := accBuf[:]
+	if 2*nv > len(accs) {
+		accs = make([]archsimd.Float32x8, 2*nv)
+	}
+	kc.init()
+	k := &kc
+	low, four := k.low, k.four
+	for r := lo; r < hi; r++ {
+		row := m.Data[r*m.rowBytes : (r+1)*m.rowBytes]
+		w := unsafe.Slice((*blockQ4K)(unsafe.Pointer(unsafe.SliceData(row))), nb)
+		for c := 0; c < nb; c += kchunk {
+			n := min(kchunk, nb-c)
+			w := w[c : c+n]
+			for i := range w {
+				hdm[i] = *(*uint32)(unsafe.Pointer(&w[i]))
+			}
+			q4kHalves(hdm[:], nil, wd[:], wm[:], n)
+			for i := range w {
+				b, d := &w[i], &dec[i&(kchunk-1)]
+				u := q4kUnpack(archsimd.LoadUint8x32((*[32]uint8)(unsafe.Pointer(b))), k)
+				d.mins = u.PermuteOrZeroGrouped(k.minSpread).AsInt16x16()
+				for j := range 4 {
+					bits := archsimd.LoadUint8x32((*[32]uint8)(b.qs[32*j:]))
+					d.w[2*j] = bits.And(low)
+					d.w[2*j+1] = bits.AsUint32x8().ShiftRight(four).AsUint8x32().And(low)
+					d.s[2*j] = u.PermuteOrZeroGrouped(k.shuf[2*j]).AsInt16x16()
+					d.s[2*j+1] = u.PermuteOrZeroGrouped(k.shuf[2*j+1]).AsInt16x16()
+				}
+			}
+			for v := range nv {
+				x, kd := ps[v].q8k[c:c+n], ps[v].kd[c:]
+				for i := 0; i < n; i += 8 {
+					xd := archsimd.LoadFloat32x8Slice(kd[i:])
+					archsimd.LoadFloat32x8Slice(wd[i:]).Mul(xd).StoreSlice(ds[i:])
+					archsimd.LoadFloat32x8Slice(wm[i:]).Mul(xd).StoreSlice(ms[i:])
+				}
+				acc, accm := archsimd.Float32x8{}, archsimd.Float32x8{}
+				if c > 0 {
+					acc, accm = accs[2*v], accs[2*v+1]
+				}
+				for i := range x {
+					d, q := &dec[i&(kchunk-1)], &x[i]
+					xs := &q.qs
+					msum := d.mins.DotProductPairs(archsimd.LoadInt16x16(&q.bsums))
+					s0 := d.w[0].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[0:]))).DotProductPairs(d.s[0])
+					s1 := d.w[1].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[32:]))).DotProductPairs(d.s[1])
+					s0 = s0.Add(d.w[2].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[64:]))).DotProductPairs(d.s[2]))
+					s1 = s1.Add(d.w[3].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[96:]))).DotProductPairs(d.s[3]))
+					s0 = s0.Add(d.w[4].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[128:]))).DotProductPairs(d.s[4]))
+					s1 = s1.Add(d.w[5].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[160:]))).DotProductPairs(d.s[5]))
+					s0 = s0.Add(d.w[6].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(d.s[6]))
+					s1 = s1.Add(d.w[7].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(d.s[7]))
+					ii := i & (kchunk - 1)
+					acc = s0.Add(s1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[ii:]).Broadcast1To8(), acc)
+					accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[ii:]).Broadcast1To8(), accm)
+				}
+				if c+n < nb {
+					accs[2*v], accs[2*v+1] = acc, accm
+				} else {
+					dst[v][r] = hsum(acc.Sub(accm))
+				}
+			}
+		}
+	}
+}

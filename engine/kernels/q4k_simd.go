@@ -167,6 +167,16 @@ func q4kHalves(hdm []uint32, kd, ds, ms []float32, n int) {
 	}
 }
 
+// q4kScales sets a vector's block scales ds and ms: the weights' d and
+// dmin (wd, wm) times its own (kd), for n blocks.
+func q4kScales(wd, wm, kd, ds, ms []float32, n int) {
+	for i := 0; i < n; i += 8 {
+		xd := archsimd.LoadFloat32x8Slice(kd[i:])
+		archsimd.LoadFloat32x8Slice(wd[i:]).Mul(xd).StoreSlice(ds[i:])
+		archsimd.LoadFloat32x8Slice(wm[i:]).Mul(xd).StoreSlice(ms[i:])
+	}
+}
+
 // q4kHalf8 is half8 (the same operations) with its constants in registers.
 func q4kHalf8(h, magMask, signMask, thirteen, sixteen archsimd.Uint32x8, pow112 archsimd.Float32x8) archsimd.Float32x8 {
 	mag := h.And(magMask).ShiftLeft(thirteen)
@@ -296,7 +306,7 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	nv := len(ps)
 	var hdm [kchunk + 8]uint32
-	var wd, wm, ds, ms [kchunk + 8]float32
+	var wd, wm, dsa, msa, dsb, msb [kchunk + 8]float32
 	var dec [kchunk]q4kDecoded256
 	// Each vector's two accumulators between chunks.
 	var accBuf [64]archsimd.Float32x8
@@ -331,13 +341,61 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 					d.s[2*j+1] = u.PermuteOrZeroGrouped(k.shuf[2*j+1]).AsInt16x16()
 				}
 			}
-			for v := range nv {
-				x, kd := ps[v].q8k[c:c+n], ps[v].kd[c:]
-				for i := 0; i < n; i += 8 {
-					xd := archsimd.LoadFloat32x8Slice(kd[i:])
-					archsimd.LoadFloat32x8Slice(wd[i:]).Mul(xd).StoreSlice(ds[i:])
-					archsimd.LoadFloat32x8Slice(wm[i:]).Mul(xd).StoreSlice(ms[i:])
+			// Two vectors per pass: each decoded vector loaded serves both.
+			v := 0
+			for ; v+2 <= nv; v += 2 {
+				xa, xb := ps[v].q8k[c:c+n], ps[v+1].q8k[c:c+n]
+				q4kScales(wd[:], wm[:], ps[v].kd[c:], dsa[:], msa[:], n)
+				q4kScales(wd[:], wm[:], ps[v+1].kd[c:], dsb[:], msb[:], n)
+				acca, accma := archsimd.Float32x8{}, archsimd.Float32x8{}
+				accb, accmb := archsimd.Float32x8{}, archsimd.Float32x8{}
+				if c > 0 {
+					acca, accma, accb, accmb = accs[2*v], accs[2*v+1], accs[2*v+2], accs[2*v+3]
 				}
+				xb = xb[:len(xa)]
+				for i := range xa {
+					d, qa, qb := &dec[i&(kchunk-1)], &xa[i], &xb[i]
+					a, b := &qa.qs, &qb.qs
+					w, s := d.w[0], d.s[0]
+					sa0 := w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[0:]))).DotProductPairs(s)
+					sb0 := w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[0:]))).DotProductPairs(s)
+					w, s = d.w[1], d.s[1]
+					sa1 := w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[32:]))).DotProductPairs(s)
+					sb1 := w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[32:]))).DotProductPairs(s)
+					w, s = d.w[2], d.s[2]
+					sa0 = sa0.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[64:]))).DotProductPairs(s))
+					sb0 = sb0.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[64:]))).DotProductPairs(s))
+					w, s = d.w[3], d.s[3]
+					sa1 = sa1.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[96:]))).DotProductPairs(s))
+					sb1 = sb1.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[96:]))).DotProductPairs(s))
+					w, s = d.w[4], d.s[4]
+					sa0 = sa0.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[128:]))).DotProductPairs(s))
+					sb0 = sb0.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[128:]))).DotProductPairs(s))
+					w, s = d.w[5], d.s[5]
+					sa1 = sa1.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[160:]))).DotProductPairs(s))
+					sb1 = sb1.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[160:]))).DotProductPairs(s))
+					w, s = d.w[6], d.s[6]
+					sa0 = sa0.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[192:]))).DotProductPairs(s))
+					sb0 = sb0.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[192:]))).DotProductPairs(s))
+					w, s = d.w[7], d.s[7]
+					sa1 = sa1.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(a[224:]))).DotProductPairs(s))
+					sb1 = sb1.Add(w.DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(b[224:]))).DotProductPairs(s))
+					ii := i & (kchunk - 1)
+					acca = sa0.Add(sa1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dsa[ii:]).Broadcast1To8(), acca)
+					accma = d.mins.DotProductPairs(archsimd.LoadInt16x16(&qa.bsums)).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(msa[ii:]).Broadcast1To8(), accma)
+					accb = sb0.Add(sb1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dsb[ii:]).Broadcast1To8(), accb)
+					accmb = d.mins.DotProductPairs(archsimd.LoadInt16x16(&qb.bsums)).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(msb[ii:]).Broadcast1To8(), accmb)
+				}
+				if c+n < nb {
+					accs[2*v], accs[2*v+1], accs[2*v+2], accs[2*v+3] = acca, accma, accb, accmb
+				} else {
+					dst[v][r] = hsum(acca.Sub(accma))
+					dst[v+1][r] = hsum(accb.Sub(accmb))
+				}
+			}
+			for ; v < nv; v++ {
+				x := ps[v].q8k[c : c+n]
+				q4kScales(wd[:], wm[:], ps[v].kd[c:], dsa[:], msa[:], n)
 				acc, accm := archsimd.Float32x8{}, archsimd.Float32x8{}
 				if c > 0 {
 					acc, accm = accs[2*v], accs[2*v+1]
@@ -355,8 +413,8 @@ func rowsQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 					s0 = s0.Add(d.w[6].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[192:]))).DotProductPairs(d.s[6]))
 					s1 = s1.Add(d.w[7].DotProductPairsSaturated(archsimd.LoadInt8x32((*[32]int8)(xs[224:]))).DotProductPairs(d.s[7]))
 					ii := i & (kchunk - 1)
-					acc = s0.Add(s1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ds[ii:]).Broadcast1To8(), acc)
-					accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(ms[ii:]).Broadcast1To8(), accm)
+					acc = s0.Add(s1).ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(dsa[ii:]).Broadcast1To8(), acc)
+					accm = msum.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x4Slice(msa[ii:]).Broadcast1To8(), accm)
 				}
 				if c+n < nb {
 					accs[2*v], accs[2*v+1] = acc, accm
