@@ -20,7 +20,7 @@ type blockQ4_0 struct {
 // out in it.
 var q4Order = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 
-// rowsQ4_0 multiplies rows lo..hi-1 of a Q4_0 matrix with Q8_0
+// rowsQ4_0One multiplies rows lo..hi-1 of a Q4_0 matrix with Q8_0
 // activations, as llama.cpp does, but with the nibbles taken as unsigned
 // (VPMADDUBSW of 0..15 with the activations) and the −8 applied once per
 // block through the activations' sums (prepQ8_0). Two blocks at a time:
@@ -32,7 +32,7 @@ var q4Order = [8]int{0, 2, 4, 6, 1, 3, 5, 7}
 // weights' scales (fp16 converted in a vector, halfConv) and the
 // activations' (with the −8 terms, q8d[n8:]) in two FMAs. A row's last
 // partial group is copied into a zeroed buffer first.
-func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
+func rowsQ4_0One(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	var tail [2][8]blockQ4_0
 	var hd [2][8]int32
@@ -43,7 +43,7 @@ func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	hc := newHalfConv()
 	x := p.q8[n8 : 2*n8]
 	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
-	// group: as in rowsQ8_0.
+	// group: as in rowsQ8_0One.
 	group := func(r, g int, t *[8]blockQ4_0) unsafe.Pointer {
 		pw := unsafe.Pointer(&m.Data[r*m.rowBytes+18*g])
 		if nb-g >= 8 {
@@ -58,13 +58,13 @@ func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		clear(dst[lo:hi])
 		return
 	}
-	// Scales are gathered one group ahead, as in rowsQ8_0.
+	// Scales are gathered one group ahead, as in rowsQ8_0One.
 	k := 0
 	pw := group(lo, 0, &tail[0])
 	gatherQ4_0(&hd[0], pw)
 	for r := lo; r < hi; r++ {
 		acc := archsimd.Float32x8{}
-		// px walks the activations' groups, as in rowsQ8_0.
+		// px walks the activations' groups, as in rowsQ8_0One.
 		px := unsafe.Pointer(&x[0])
 		for g := 0; g < nb; g += 8 {
 			if g > 0 {
@@ -121,7 +121,7 @@ func q4Pair(pw, px unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones archsi
 	return lo.DotProductPairsSaturated(xl).Add(hi.DotProductPairsSaturated(xh)).DotProductPairs(ones)
 }
 
-// rowsQ4_0Batch is rowsQ4_0 for a batch of activation vectors, two at a
+// rowsQ4_0Batch is rowsQ4_0One for a batch of activation vectors, two at a
 // time (rowsQ4_0x2: each weight pair's nibbles are unpacked and each
 // group's scales converted once for both), as rowsQ8_0Batch does for
 // Q8_0; every result equals MatVec's bit for bit.
@@ -133,12 +133,12 @@ func rowsQ4_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 			rowsQ4_0x2(dst[b], dst[b+1], m, &ps[b], &ps[b+1], t, te)
 		}
 		if b < len(ps) {
-			rowsQ4_0(dst[b], m, &ps[b], t, te)
+			rowsQ4_0One(dst[b], m, &ps[b], t, te)
 		}
 	}
 }
 
-// rowsQ4_0x2 is rowsQ4_0 for two activation vectors, p into dst and q
+// rowsQ4_0x2 is rowsQ4_0One for two activation vectors, p into dst and q
 // into dsq.
 func rowsQ4_0x2(dst, dsq []float32, m Matrix, p, q *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
@@ -219,4 +219,100 @@ func q4Pair2(pw, px, py unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones a
 	yh := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(py, 68*k+36)))
 	return lo.DotProductPairsSaturated(xl).Add(hi.DotProductPairsSaturated(xh)).DotProductPairs(ones),
 		lo.DotProductPairsSaturated(yl).Add(hi.DotProductPairsSaturated(yh)).DotProductPairs(ones)
+}
+
+// rowsQ4_0 multiplies rows lo..hi-1 of a Q4_0 matrix with Q8_0
+// activations: rowsQ4_0One's computation, over the two halves of the range
+// walked in step, so that each thread streams two distant parts of the
+// matrix (two hardware-prefetcher streams instead of one) and loads each
+// group of activations once for two rows (40 matrices of 2048x5632, two
+// threads, best of six: 1.27 -> 0.90 ms per matrix). Each row gets
+// exactly rowsQ4_0One's result.
+func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	n := (hi - lo) / 2
+	if n == 0 {
+		rowsQ4_0One(dst, m, p, lo, hi)
+		return
+	}
+	mid := lo + n
+	if (hi-lo)%2 == 1 {
+		rowsQ4_0One(dst, m, p, hi-1, hi)
+		archsimd.ClearAVXUpperBits()
+	}
+	var tail, tailB [2][8]blockQ4_0
+	var hd, hdB [2][8]int32
+	nb := m.Cols / 32
+	n8 := (nb + 7) &^ 7
+	ones := archsimd.BroadcastInt16x16(1)
+	low := archsimd.BroadcastUint8x32(0x0f)
+	hc := newHalfConv()
+	x := p.q8[n8 : 2*n8]
+	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
+	group := func(r, g int, t *[8]blockQ4_0) unsafe.Pointer {
+		pw := unsafe.Pointer(&m.Data[r*m.rowBytes+18*g])
+		if nb-g >= 8 {
+			return pw
+		}
+		archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+		*t = [8]blockQ4_0{}
+		copy(t[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
+		return unsafe.Pointer(t)
+	}
+	if nb == 0 {
+		clear(dst[lo:hi])
+		return
+	}
+	k := 0
+	pw := group(lo, 0, &tail[0])
+	gatherQ4_0(&hd[0], pw)
+	pv := group(mid, 0, &tailB[0])
+	gatherQ4_0(&hdB[0], pv)
+	for i := 0; i < n; i++ {
+		r, s := lo+i, mid+i
+		acc, acq := archsimd.Float32x8{}, archsimd.Float32x8{}
+		px := unsafe.Pointer(&x[0])
+		for g := 0; g < nb; g += 8 {
+			if g > 0 {
+				px = unsafe.Add(px, 8*34)
+			}
+			var next, nexv unsafe.Pointer
+			if g+8 < nb {
+				next = group(r, g+8, &tail[(k+1)&1])
+				nexv = group(s, g+8, &tailB[(k+1)&1])
+			} else if i+1 < n {
+				next = group(r+1, 0, &tail[(k+1)&1])
+				nexv = group(s+1, 0, &tailB[(k+1)&1])
+			}
+			if next != nil {
+				gatherQ4_0(&hd[(k+1)&1], next)
+				gatherQ4_0(&hdB[(k+1)&1], nexv)
+			}
+			a0, b0 := q4PairTwo(pw, pv, px, 0, low, ones)
+			a1, b1 := q4PairTwo(pw, pv, px, 1, low, ones)
+			a01, b01 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
+			a0, b0 = q4PairTwo(pw, pv, px, 2, low, ones)
+			a1, b1 = q4PairTwo(pw, pv, px, 3, low, ones)
+			sa := a01.AddPairsGrouped(a0.AddPairsGrouped(a1)).ConvertToFloat32()
+			sb := b01.AddPairsGrouped(b0.AddPairsGrouped(b1)).ConvertToFloat32()
+			xs, xo := archsimd.LoadFloat32x8((*[8]float32)(xd[g:g+8])), archsimd.LoadFloat32x8((*[8]float32)(xc[g:g+8]))
+			acc = sa.MulAdd(xs, xo).MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[k&1])), acc)
+			acq = sb.MulAdd(xs, xo).MulAdd(hc.conv(archsimd.LoadInt32x8(&hdB[k&1])), acq)
+			pw, pv = next, nexv
+			k++
+		}
+		dst[r] = hsum(acc)
+		dst[s] = hsum(acq)
+	}
+}
+
+// q4PairTwo is q4Pair for two weight rows and one activation vector.
+func q4PairTwo(pw, pv, px unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones archsimd.Int16x16) (archsimd.Int32x8, archsimd.Int32x8) {
+	xl := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+2)))
+	xh := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(px, 68*k+36)))
+	v := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pw, 36*k+2))).Select128FromPair(0, 3, archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pw, 36*k+4))))
+	u := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pv, 36*k+2))).Select128FromPair(0, 3, archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pv, 36*k+4))))
+	a := v.And(low).DotProductPairsSaturated(xl).Add(v.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(low).DotProductPairsSaturated(xh)).DotProductPairs(ones)
+	b := u.And(low).DotProductPairsSaturated(xl).Add(u.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(low).DotProductPairsSaturated(xh)).DotProductPairs(ones)
+	return a, b
 }

@@ -7,11 +7,11 @@ import (
 	"unsafe"
 )
 
-// rowsQ8_0Batch is rowsQ8_0 for a batch of activation vectors: tiles of
+// rowsQ8_0Batch is rowsQ8_0One for a batch of activation vectors: tiles of
 // batchTile rows are multiplied with two vectors at a time (rowsQ8_0x2),
 // which load each weight block, take its absolute value and convert its
-// scale once for both; an odd last vector goes through rowsQ8_0. Per
-// vector the float operations are rowsQ8_0's, in the same order, so every
+// scale once for both; an odd last vector goes through rowsQ8_0One. Per
+// vector the float operations are rowsQ8_0One's, in the same order, so every
 // result equals MatVec's bit for bit.
 func rowsQ8_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	for t := lo; t < hi; t += batchTile {
@@ -21,12 +21,12 @@ func rowsQ8_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 			rowsQ8_0x2(dst[b], dst[b+1], m, &ps[b], &ps[b+1], t, te)
 		}
 		if b < len(ps) {
-			rowsQ8_0(dst[b], m, &ps[b], t, te)
+			rowsQ8_0One(dst[b], m, &ps[b], t, te)
 		}
 	}
 }
 
-// rowsQ8_0x2 is rowsQ8_0 for two activation vectors, p into dst and q
+// rowsQ8_0x2 is rowsQ8_0One for two activation vectors, p into dst and q
 // into dsq.
 func rowsQ8_0x2(dst, dsq []float32, m Matrix, p, q *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
