@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -293,5 +295,66 @@ func TestQ4KTimingBatch(t *testing.T) {
 			slices.Sort(times[i])
 			t.Logf("%dx%d, 32 vectors: %s best %.4f, median %.4f ns/weight per vector", m.Rows, m.Cols, name, float64(times[i][0].Nanoseconds())/n, float64(times[i][len(times[i])/2].Nanoseconds())/n)
 		}
+	}
+}
+
+// TestQ4KTimingDecode (Q4KTIME=1) times the Q4_K products of a decode step
+// of a TinyLlama-shaped model (16 layers of Q, K, V, O, gate and up: 290 MB,
+// not cache-resident) on two goroutines taking 8-unit shares of each
+// matrix, as the pool does, alternating the kernels.
+func TestQ4KTimingDecode(t *testing.T) {
+	if os.Getenv("Q4KTIME") == "" {
+		t.Skip("set Q4KTIME=1")
+	}
+	r := rand.New(rand.NewPCG(27, 28))
+	shapes := [][2]int{{2048, 2048}, {256, 2048}, {256, 2048}, {2048, 2048}, {5632, 2048}, {5632, 2048}}
+	var ms []Matrix
+	var ps []*prepared
+	var bytes int
+	for _, s := range shapes {
+		m, p := q4kMatrix(t, r, s[0], s[1], false)
+		for range 16 {
+			c, err := NewMatrix(m.Type, m.Rows, m.Cols, append([]byte(nil), m.Data...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, ps = append(ms, c), append(ps, p)
+			bytes += len(c.Data)
+		}
+	}
+	dst := make([]float32, 5632)
+	run := func(f func([]float32, Matrix, *prepared, int, int)) time.Duration {
+		t0 := time.Now()
+		for i, m := range ms {
+			per := (m.Rows/8 + 7) &^ 7
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						lo := int(next.Add(int64(per))) - per
+						if lo >= m.Rows {
+							return
+						}
+						f(dst, m, ps[i], lo, min(lo+per, m.Rows))
+					}
+				}()
+			}
+			wg.Wait()
+		}
+		return time.Since(t0)
+	}
+	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K}
+	var times [2][]time.Duration
+	for range 10 {
+		for i, f := range fs {
+			times[i] = append(times[i], run(f))
+		}
+	}
+	for i, name := range []string{"ref", "new"} {
+		slices.Sort(times[i])
+		t.Logf("decode step's Q4_K products, 2 threads: %s best %.1f ms (%.2f GB/s), median %.1f ms", name, float64(times[i][0].Microseconds())/1000, float64(bytes)/times[i][0].Seconds()/1e9, float64(times[i][len(times[i])/2].Microseconds())/1000)
 	}
 }
