@@ -9,11 +9,11 @@ import (
 )
 
 // The AVX-512 Q4_K matrix-vector kernel (AVX512F+BW, behind q4kUse512)
-// works on 64 bytes at a time: a block's 128 weight bytes are two loads, whose low and
-// high nibbles make four 64-value vectors, each covering two 32-value
-// sub-blocks. Their integer sums end in the same Int32x8 lanes as the AVX2
-// kernel's (lane k sums bytes 4k..4k+3 of every sub-block), so the float
-// operations and results are the AVX2 kernel's, bit for bit.
+// works on 64 bytes at a time: a block's 128 weight bytes are two loads,
+// whose low and high nibbles make four 64-value vectors, each covering two
+// 32-value sub-blocks. Their integer sums end in the same Int32x8 lanes as
+// the AVX2 kernel's (lane k sums bytes 4k..4k+3 of every sub-block), so
+// the float operations and results are the AVX2 kernel's, bit for bit.
 
 // q4kConsts512 holds the AVX-512 kernel's vectors.
 type q4kConsts512 struct {
