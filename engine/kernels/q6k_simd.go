@@ -295,10 +295,16 @@ var q6k512 = func() (c struct {
 	return c
 }()
 
-// q6kDecChunk is how many blocks rowsQ6_KBatch decodes before running them
-// against every vector: 32 decoded blocks (17 KB) and one vector's 32
-// activation blocks (9 KB) stay in L1.
-const q6kDecChunk = 32
+// rowsQ6_KBatch works on tiles of q6kTileRows rows and q6kDecChunk blocks:
+// it decodes a tile (4 rows × 8 blocks: 17 KB), then runs it against every
+// vector, two at a time (2 × 8 activation blocks: 5 KB), so that both stay
+// in L1 and each vector's activations come from L2 once per tile rather
+// than once per row (a 32-vector batch's activations are 200 KB for a
+// 5632-wide matrix).
+const (
+	q6kTileRows = 4
+	q6kDecChunk = 8
+)
 
 // q6kDecoded is one Q6_K block as rowsQ6_KBatch keeps it: the 6-bit values
 // of each 32 (as VPMADDUBSW takes them), the scales spread for each
@@ -311,9 +317,9 @@ type q6kDecoded struct {
 
 // rowsQ6_KBatch is rowsQ6_K for a batch of activation vectors: each weight
 // block's 6-bit values and spread scales are decoded once (q6kDecode) and
-// run against every vector (q6kDecodedBlocks), with the same integer sums
-// in each lane and the same float operations per vector as rowsQ6_K (same
-// results, bit for bit).
+// run against every vector (q6kDecodedBlocks2), with the same integer sums
+// in each lane and the same float operations per vector and row, in the
+// same order, as rowsQ6_K (same results, bit for bit).
 func rowsQ6_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // see rowsQ4_K
 	nv := len(ps)
@@ -321,48 +327,60 @@ func rowsQ6_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	if nb == 0 || lo >= hi || nv == 0 {
 		return
 	}
+	const R = q6kTileRows
 	var hd [q6kGroup]uint32
-	var dw [q6kGroup + 8]float32
+	var dw [R][q6kGroup + 8]float32
 	var ds0, ds1 [q6kDecChunk + 8]float32
-	dec := new([q6kDecChunk]q6kDecoded)
-	accs := make([]float32, 8*nv)
+	dec := new([R][q6kDecChunk]q6kDecoded)
+	accs := make([]float32, 8*R*nv) // vector v, row r0+rr at 8*(R*v+rr)
 	hc := newHalfConsts()
 	zero := archsimd.Float32x8{}
-	for r := lo; r < hi; r++ {
-		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[r*m.rowBytes])), nb)
-		for v := range nv {
-			zero.StoreSlice(accs[8*v:])
+	for r0 := lo; r0 < hi; r0 += R {
+		rows := min(R, hi-r0)
+		for k := range R * nv {
+			zero.StoreSlice(accs[8*k:])
 		}
 		for c := 0; c < nb; c += q6kDecChunk {
 			n := min(q6kDecChunk, nb-c)
-			q6kScales(w[c:c+n], &dw, &hd, &hc)
-			q6kDecode(unsafe.Pointer(&w[c]), dec, n)
-			// Two vectors at a time share the loads of the decoded blocks.
+			for rr := range rows {
+				w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[(r0+rr)*m.rowBytes+c*210])), n)
+				q6kScales(w, &dw[rr], &hd, &hc)
+				q6kDecode(unsafe.Pointer(&w[0]), &dec[rr], n)
+			}
+			// Two vectors at a time share the loads of the decoded blocks;
+			// their activations come from L2 once for the tile's rows.
 			v := 0
 			for ; v+2 <= nv; v += 2 {
 				kd0, kd1 := ps[v].kd[c:], ps[v+1].kd[c:]
-				for i := 0; i < n; i += 8 {
-					dwi := archsimd.LoadFloat32x8Slice(dw[i:])
-					dwi.Mul(archsimd.LoadFloat32x8Slice(kd0[i:])).StoreSlice(ds0[i:])
-					dwi.Mul(archsimd.LoadFloat32x8Slice(kd1[i:])).StoreSlice(ds1[i:])
+				x0, x1 := unsafe.Pointer(&ps[v].q8k[c]), unsafe.Pointer(&ps[v+1].q8k[c])
+				for rr := range rows {
+					for i := 0; i < n; i += 8 {
+						dwi := archsimd.LoadFloat32x8Slice(dw[rr][i:])
+						dwi.Mul(archsimd.LoadFloat32x8Slice(kd0[i:])).StoreSlice(ds0[i:])
+						dwi.Mul(archsimd.LoadFloat32x8Slice(kd1[i:])).StoreSlice(ds1[i:])
+					}
+					a0, a1 := accs[8*(R*v+rr):], accs[8*(R*v+R+rr):]
+					acc0, acc1 := q6kDecodedBlocks2(&dec[rr], x0, x1, &ds0, &ds1, n, archsimd.LoadFloat32x8Slice(a0), archsimd.LoadFloat32x8Slice(a1))
+					acc0.StoreSlice(a0)
+					acc1.StoreSlice(a1)
 				}
-				acc0, acc1 := q6kDecodedBlocks2(dec, unsafe.Pointer(&ps[v].q8k[c]), unsafe.Pointer(&ps[v+1].q8k[c]), &ds0, &ds1, n,
-					archsimd.LoadFloat32x8Slice(accs[8*v:]), archsimd.LoadFloat32x8Slice(accs[8*v+8:]))
-				acc0.StoreSlice(accs[8*v:])
-				acc1.StoreSlice(accs[8*v+8:])
 			}
 			if v < nv {
 				kd := ps[v].kd[c:]
-				for i := 0; i < n; i += 8 {
-					archsimd.LoadFloat32x8Slice(dw[i:]).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(ds0[i:])
+				x0 := unsafe.Pointer(&ps[v].q8k[c])
+				for rr := range rows {
+					for i := 0; i < n; i += 8 {
+						archsimd.LoadFloat32x8Slice(dw[rr][i:]).Mul(archsimd.LoadFloat32x8Slice(kd[i:])).StoreSlice(ds0[i:])
+					}
+					a := accs[8*(R*v+rr):]
+					q6kDecodedBlocks(&dec[rr], x0, &ds0, n, archsimd.LoadFloat32x8Slice(a)).StoreSlice(a)
 				}
-				acc := archsimd.LoadFloat32x8Slice(accs[8*v:])
-				acc = q6kDecodedBlocks(dec, unsafe.Pointer(&ps[v].q8k[c]), &ds0, n, acc)
-				acc.StoreSlice(accs[8*v:])
 			}
 		}
 		for v := range nv {
-			dst[v][r] = hsum(archsimd.LoadFloat32x8Slice(accs[8*v:]))
+			for rr := range rows {
+				dst[v][r0+rr] = hsum(archsimd.LoadFloat32x8Slice(accs[8*(R*v+rr):]))
+			}
 		}
 	}
 }
