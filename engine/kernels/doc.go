@@ -8,13 +8,15 @@
 // GOARCH) decodes each weight block on the fly and multiplies it with float32
 // activations, so its result equals float32 math on the dequantised weights
 // up to rounding. Built with GOEXPERIMENT=simd on amd64 with AVX2, the Q8_0,
-// Q4_K and Q6_K products instead quantise the activations once per product to
-// 8 bits (Q8_0 / Q8_K blocks, as llama.cpp does) and use integer SIMD dot
-// products from simd/archsimd (go-dependencies.md §9, sketch G); their
-// results carry that extra 8-bit activation error. The simd files carry the
-// build tag goexperiment.simd and the portable dispatch the opposite tag, so
-// plain `go build ./...` and `go test ./...` never need the experiment.
-// A Pool runs products on persistent workers; docs/engine.md has the numbers.
+// Q4_0, Q4_K and Q6_K products instead quantise the activations once per
+// product to 8 bits (Q8_0 / Q8_K blocks, as llama.cpp does) and use integer
+// SIMD dot products from simd/archsimd (go-dependencies.md §9, sketch G),
+// 512-bit ones for Q4_K and Q6_K on CPUs with AVX-512; their results carry
+// that extra 8-bit activation error. The simd files carry the build tag
+// goexperiment.simd and the portable dispatch the opposite tag, so plain
+// `go build ./...` and `go test ./...` never need the experiment.
+// A Pool runs products on persistent workers, and Attend runs one attention
+// head; docs/engine.md has the numbers and the pitfalls of Go's SIMD support.
 //
 // Package kernels must never import the converse root package, wire, codec,
 // route, backend or transport (style.md §2); of the engine it imports only

@@ -98,10 +98,12 @@ func dotRows(dot func([]byte, *prepared) float32) func([]float32, Matrix, *prepa
 // One prepared serves every matrix type multiplied with the same x (a
 // layer's Q, K and V may mix Q4_K and Q6_K): each form is made once.
 type prepared struct {
-	f  []float32
-	q8 []blockQ8_0
-	// q8d holds the Q8_0 block scales as float32, zero-padded to a
-	// multiple of 8, for kernels that load eight of them at once.
+	f []float32
+	// q8 holds the Q8_0 blocks, and in SIMD builds the same values again
+	// in the order the Q4_0 kernel reads them; q8d their scales as float32,
+	// zero-padded to a multiple of 8 for kernels that load eight at once,
+	// plus the Q4_0 kernel's forms of them (see prepQ8_0).
+	q8  []blockQ8_0
 	q8d []float32
 	q8k []blockQ8K
 	// kd holds the Q8_K block scales contiguously, zero-padded to a
