@@ -72,7 +72,7 @@ func q4kHalvesPairs(hdm []uint32, kd, dms []float32, n int) {
 	}
 }
 
-// rowsQ4_K512 is rowsQ4_K for rows of at most kchunk blocks with AVX-512.
+// rowsQ4_K512One is rowsQ4_K for rows of at most kchunk blocks with AVX-512.
 // Per row, a first pass gathers the fp16 d and dmin and unpacks the
 // blocks' scales and mins, four blocks per vector operation (one per
 // 128-bit lane); q4kHalvesPairs converts d and dmin; then one pass does
@@ -84,7 +84,7 @@ func q4kHalvesPairs(hdm []uint32, kd, dms []float32, n int) {
 // vector code (port 1's unit is off), so the gain over the 256-bit kernel
 // comes from fewer instructions, not wider ones: 0.041-0.046 against
 // 0.045-0.050 ns/weight in cache on one thread of this project's Xeon.
-func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
+func rowsQ4_K512One(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	var hdm [kchunk + 8]uint32
 	var dms [2*kchunk + 16]float32
@@ -168,6 +168,113 @@ func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		dst[r] = hsum(acc.GetLo().Sub(acc.GetHi()))
 	}
 	q4kTouchSink.Store(touch)
+}
+
+// q4kPrep512 is rowsQ4_K512One's first pass over row w: it unpacks the
+// blocks' scales and mins into packed and their d and dmin, times the
+// activations' block scales kd, into dms.
+func q4kPrep512(w []blockQ4K, packed *[kchunk + 6][2]uint64, hdm *[kchunk + 8]uint32, dms *[2*kchunk + 16]float32, kd []float32) {
+	t := &q4kTab
+	idxA, idxB := archsimd.LoadInt8x64(&t.idxA512), archsimd.LoadInt8x64(&t.idxB512)
+	maskL, maskH := archsimd.LoadInt8x64(&t.maskL512).AsUint8x64(), archsimd.LoadInt8x64(&t.maskH512).AsUint8x64()
+	m30, two, four := archsimd.BroadcastUint8x64(0x30), archsimd.BroadcastUint32x16(2), archsimd.BroadcastUint32x16(4)
+	nb := len(w)
+	i := 0
+	for ; i+4 <= nb; i += 4 {
+		b := w[i : i+4]
+		hdm[i&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[0]))
+		hdm[(i+1)&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[1]))
+		hdm[(i+2)&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[2]))
+		hdm[(i+3)&(kchunk-1)] = *(*uint32)(unsafe.Pointer(&b[3]))
+		h01 := archsimd.Uint8x32{}.SetLo(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[0])))).SetHi(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[1]))))
+		h23 := archsimd.Uint8x32{}.SetLo(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[2])))).SetHi(archsimd.LoadUint8x16((*[16]uint8)(unsafe.Pointer(&b[3]))))
+		h := archsimd.Uint8x64{}.SetLo(h01).SetHi(h23)
+		a, c := h.PermuteOrZeroGrouped(idxA), h.PermuteOrZeroGrouped(idxB)
+		u := a.And(maskL).Or(a.AsUint32x16().ShiftRight(four).AsUint8x64().And(maskH)).Or(c.AsUint32x16().ShiftRight(two).AsUint8x64().And(m30))
+		u.AsUint64x8().Store((*[8]uint64)(unsafe.Pointer(&packed[i&(kchunk-1)])))
+	}
+	for ; i < nb; i++ {
+		b := &w[i]
+		hdm[i&(kchunk-1)] = *(*uint32)(unsafe.Pointer(b))
+		sc, mn := q4kScalesScalar(b)
+		packed[i&(kchunk-1)] = [2]uint64{sc, mn}
+	}
+	q4kHalvesPairs(hdm[:], kd, dms[:], nb)
+}
+
+// rowsQ4_K512 is rowsQ4_K for rows of at most kchunk blocks with AVX-512.
+// It walks the two halves of its row range in step, rows lo+i and mid+i
+// together, with rowsQ4_K512One's operations for each (the same results,
+// bit for bit): two memory streams per thread, and each activation
+// vector loaded once for both rows. An odd last row goes to
+// rowsQ4_K512One.
+func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	n := (hi - lo) / 2
+	if n == 0 {
+		rowsQ4_K512One(dst, m, p, lo, hi)
+		return
+	}
+	mid := lo + n
+	if (hi-lo)%2 == 1 {
+		rowsQ4_K512One(dst, m, p, hi-1, hi)
+		archsimd.ClearAVXUpperBits()
+	}
+	var hdm [kchunk + 8]uint32
+	var dmsA, dmsB [2*kchunk + 16]float32
+	var packedA, packedB [kchunk + 6][2]uint64
+	var xp q4kPermuted
+	nb := m.Cols / 256
+	x := p.q8k[:nb]
+	xp.set(x)
+	xs := xp[:nb]
+	for i := range n {
+		r, s := lo+i, mid+i
+		wa := unsafe.Slice((*blockQ4K)(unsafe.Pointer(&m.Data[r*m.rowBytes])), nb)
+		wb := unsafe.Slice((*blockQ4K)(unsafe.Pointer(&m.Data[s*m.rowBytes])), nb)
+		q4kPrep512(wa, &packedA, &hdm, &dmsA, p.kd)
+		q4kPrep512(wb, &packedB, &hdm, &dmsB, p.kd)
+		t := &q4kTab
+		low, four := archsimd.BroadcastUint8x64(0x0f), archsimd.BroadcastUint32x16(4)
+		sc0, sc1 := archsimd.LoadInt8x64(&t.scale512[0]), archsimd.LoadInt8x64(&t.scale512[1])
+		sc2, sc3 := archsimd.LoadInt8x64(&t.scale512[2]), archsimd.LoadInt8x64(&t.scale512[3])
+		minSpread := archsimd.LoadInt8x64(&t.minSpread512)
+		headPerm, foldLo, foldHi := archsimd.LoadUint64x8(&t.headPerm), archsimd.LoadUint64x8(&t.foldLo), archsimd.LoadUint64x8(&t.foldHi)
+		scalePerm := archsimd.LoadUint32x16(&t.scalePerm)
+		acc, acq := archsimd.Float32x16{}, archsimd.Float32x16{}
+		for i := range wa {
+			a, b, q := &wa[i], &wb[i], &xs[i]
+			ii := i & (kchunk - 1)
+			ua := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Pointer(&packedA[ii]))).Permute(headPerm).AsInt8x64()
+			ub := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Pointer(&packedB[ii]))).Permute(headPerm).AsInt8x64()
+			bs := archsimd.LoadInt16x32((*[32]int16)(unsafe.Pointer(&x[i].qs[224])))
+			msa := ua.PermuteOrZeroGrouped(minSpread).AsInt16x32().DotProductPairs(bs)
+			msb := ub.PermuteOrZeroGrouped(minSpread).AsInt16x32().DotProductPairs(bs)
+			x0 := archsimd.LoadInt8x64((*[64]int8)(q[0:]))
+			a0 := archsimd.LoadUint8x64((*[64]uint8)(a.qs[0:]))
+			b0 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[0:]))
+			sa0 := a0.And(low).DotProductPairsSaturated(x0).DotProductPairs(ua.PermuteOrZeroGrouped(sc0).AsInt16x32())
+			sb0 := b0.And(low).DotProductPairsSaturated(x0).DotProductPairs(ub.PermuteOrZeroGrouped(sc0).AsInt16x32())
+			x1 := archsimd.LoadInt8x64((*[64]int8)(q[64:]))
+			sa1 := a0.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(x1).DotProductPairs(ua.PermuteOrZeroGrouped(sc1).AsInt16x32())
+			sb1 := b0.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(x1).DotProductPairs(ub.PermuteOrZeroGrouped(sc1).AsInt16x32())
+			x2 := archsimd.LoadInt8x64((*[64]int8)(q[128:]))
+			a1 := archsimd.LoadUint8x64((*[64]uint8)(a.qs[64:]))
+			b1 := archsimd.LoadUint8x64((*[64]uint8)(b.qs[64:]))
+			sa0 = sa0.Add(a1.And(low).DotProductPairsSaturated(x2).DotProductPairs(ua.PermuteOrZeroGrouped(sc2).AsInt16x32()))
+			sb0 = sb0.Add(b1.And(low).DotProductPairsSaturated(x2).DotProductPairs(ub.PermuteOrZeroGrouped(sc2).AsInt16x32()))
+			x3 := archsimd.LoadInt8x64((*[64]int8)(q[192:]))
+			sa1 = sa1.Add(a1.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(x3).DotProductPairs(ua.PermuteOrZeroGrouped(sc3).AsInt16x32()))
+			sb1 = sb1.Add(b1.AsUint32x16().ShiftRight(four).AsUint8x64().And(low).DotProductPairsSaturated(x3).DotProductPairs(ub.PermuteOrZeroGrouped(sc3).AsInt16x32()))
+			sa, sb := sa0.Add(sa1).AsUint64x8(), sb0.Add(sb1).AsUint64x8()
+			fa := sa.ConcatPermute(msa.AsUint64x8(), foldLo).AsInt32x16().Add(sa.ConcatPermute(archsimd.Uint64x8{}, foldHi).AsInt32x16())
+			fb := sb.ConcatPermute(msb.AsUint64x8(), foldLo).AsInt32x16().Add(sb.ConcatPermute(archsimd.Uint64x8{}, foldHi).AsInt32x16())
+			acc = fa.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x16((*[16]float32)(dmsA[2*ii:])).Permute(scalePerm), acc)
+			acq = fb.ConvertToFloat32().MulAdd(archsimd.LoadFloat32x16((*[16]float32)(dmsB[2*ii:])).Permute(scalePerm), acq)
+		}
+		dst[r] = hsum(acc.GetLo().Sub(acc.GetHi()))
+		dst[s] = hsum(acq.GetLo().Sub(acq.GetHi()))
+	}
 }
 
 // q4kTouchSink keeps the touched words alive.

@@ -346,14 +346,14 @@ func TestQ4KTimingDecode(t *testing.T) {
 		}
 		return time.Since(t0)
 	}
-	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K}
-	var times [2][]time.Duration
+	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K512One, rowsQ4_K}
+	var times [3][]time.Duration
 	for range 10 {
 		for i, f := range fs {
 			times[i] = append(times[i], run(f))
 		}
 	}
-	for i, name := range []string{"ref", "new"} {
+	for i, name := range []string{"ref", "one row", "new"} {
 		slices.Sort(times[i])
 		t.Logf("decode step's Q4_K products, 2 threads: %s best %.1f ms (%.2f GB/s), median %.1f ms", name, float64(times[i][0].Microseconds())/1000, float64(bytes)/times[i][0].Seconds()/1e9, float64(times[i][len(times[i])/2].Microseconds())/1000)
 	}
