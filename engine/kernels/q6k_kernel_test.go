@@ -49,7 +49,7 @@ func q6kPaths(t *testing.T, f func(t *testing.T)) {
 func TestQ6KMatchesPreviousKernel(t *testing.T) {
 	q6kPaths(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
-		for _, shape := range [][2]int{{9, 256}, {33, 512}, {17, 256 * 7}, {5, 256 * 70}, {40, 5632}, {3, 256 * 129}, {2, 256 * 300}} {
+		for _, shape := range [][2]int{{9, 256}, {33, 512}, {17, 256 * 7}, {5, 256 * 70}, {40, 5632}, {3, 256 * 129}, {2, 256 * 300}, {3, 256 * 300}} {
 			m, p := q6kMatrix(t, r, shape[0], shape[1])
 			want := make([]float32, m.Rows)
 			rowsQ6_KRef(want, m, p, 0, m.Rows)
@@ -76,6 +76,35 @@ func TestQ6KMatchesPreviousKernel(t *testing.T) {
 					rowsQ6_K(want, m, &ps[v], 0, m.Rows)
 					if !slices.Equal(dst[v], want) {
 						t.Fatalf("%dx%d, vector %d of %d: %v, want %v", m.Rows, m.Cols, v, nv, dst[v], want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// rowsQ6_K walks two rows at a time (and an odd last row alone): every row
+// range gives each row what the one-row kernel gives it.
+func TestQ6KRowRanges(t *testing.T) {
+	q6kPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, cols := range []int{256 * 3, 256 * 258} {
+			m, p := q6kMatrix(t, r, 7, cols)
+			want := make([]float32, m.Rows)
+			rowsQ6_KOne(want, m, p, 0, m.Rows)
+			for lo := 0; lo <= m.Rows; lo++ {
+				for hi := lo; hi <= m.Rows; hi++ {
+					got := make([]float32, m.Rows)
+					rowsQ6_K(got, m, p, lo, hi)
+					for i := range got {
+						if w := want[i]; i < lo || i >= hi {
+							w = 0
+						} else if got[i] != w {
+							t.Fatalf("%dx%d rows %d..%d: row %d = %v, want %v", m.Rows, m.Cols, lo, hi, i, got[i], w)
+						}
+						if (i < lo || i >= hi) && got[i] != 0 {
+							t.Fatalf("%dx%d rows %d..%d: row %d written", m.Rows, m.Cols, lo, hi, i)
+						}
 					}
 				}
 			}
@@ -198,5 +227,54 @@ func TestQ6KTiming(t *testing.T) {
 		for i, f := range fs {
 			t.Logf("%dx%d %-11s %8.1f µs  %.4f ns/weight", m.Rows, m.Cols, f.name, float64(best[i].Nanoseconds())/1e3, float64(best[i].Nanoseconds())/float64(f.n))
 		}
+	}
+}
+
+// TestQ6KStreamTiming (run with Q6K_TIMING=1 -v) times one pass over 40
+// distinct 2048×5632 matrices (not cache-resident) on two threads, the one-
+// row kernel against the two-row one, alternating, best of several passes.
+func TestQ6KStreamTiming(t *testing.T) {
+	if os.Getenv("Q6K_TIMING") == "" {
+		t.Skip("set Q6K_TIMING=1 to run")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	m0, p := q6kMatrix(t, r, 2048, 5632)
+	ms := make([]Matrix, 40)
+	for i := range ms {
+		ms[i] = m0
+		ms[i].Data = slices.Clone(m0.Data)
+	}
+	pool := NewPool(2)
+	defer pool.Close()
+	dst := make([]float32, m0.Rows)
+	saved := q6kUse512
+	defer func() { q6kUse512 = saved }()
+	fs := []struct {
+		name string
+		f    func([]float32, Matrix, *prepared, int, int)
+		u512 bool
+	}{{"avx2 one", rowsQ6_KOne, false}, {"avx2 two", rowsQ6_K, false}, {"avx512 one", rowsQ6_KOne, true}, {"avx512 two", rowsQ6_K, true}}
+	best := make([]time.Duration, len(fs))
+	for round := range 12 {
+		for i, f := range fs {
+			if f.u512 && !q6kHas512 {
+				continue
+			}
+			q6kUse512 = f.u512
+			t0 := time.Now()
+			for _, m := range ms {
+				pool.Parallel(2, func(k int) {
+					lo, hi := k*m.Rows/2, (k+1)*m.Rows/2
+					f.f(dst, m, p, lo, hi)
+				})
+			}
+			d := time.Since(t0) / time.Duration(len(ms))
+			if round == 0 || d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	for i, f := range fs {
+		t.Logf("2048x5632 x40, 2 threads, %-10s %7.1f µs per matrix  %.4f ns/weight", f.name, float64(best[i].Nanoseconds())/1e3, float64(best[i].Nanoseconds())/float64(m0.Rows*m0.Cols))
 	}
 }

@@ -87,7 +87,66 @@ func q6kHalfBits(h uint16) uint32 {
 // q6kBlocks (or q6kBlocks512) per row. The float operations per block are
 // those of the first version of this kernel (kept in q6k_ref_test.go):
 // d = half(d)·(activation scale), acc = float(sum)·d + acc.
+//
+// The two halves of the range are walked in step (rows lo+i and mid+i
+// together, q6kBlocksTwo or q6kBlocks512Two): two memory streams per thread
+// for the hardware prefetcher, and the activations loaded once for both
+// rows. Each row's float operations are those of the one-row kernel, in the
+// same order. An odd last row goes through the one-row kernel.
 func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // see rowsQ4_K
+	nb := m.Cols / 256
+	if nb == 0 || lo >= hi {
+		return
+	}
+	n2 := (hi - lo) / 2
+	if (hi-lo)%2 == 1 {
+		rowsQ6_KOne(dst, m, p, hi-1, hi)
+		archsimd.ClearAVXUpperBits()
+	}
+	if n2 == 0 {
+		return
+	}
+	mid := lo + n2
+	tab := q6kHalfTable()
+	var kd [q6kGroup + 8]float32 // the activations' block scales, padded
+	blocks := q6kBlocksTwo
+	if q6kUse512 {
+		blocks = q6kBlocks512Two
+	}
+	x := p.q8k[:nb]
+	px := unsafe.Pointer(&x[0])
+	if nb <= q6kGroup {
+		for i := 0; i < nb; i += 8 {
+			archsimd.LoadFloat32x8Slice(p.kd[i:]).StoreSlice(kd[i:])
+		}
+		for i := range n2 {
+			r, s := lo+i, mid+i
+			a, b := blocks(unsafe.Pointer(&m.Data[r*m.rowBytes]), unsafe.Pointer(&m.Data[s*m.rowBytes]), px, tab, &kd, nb, archsimd.Float32x8{}, archsimd.Float32x8{})
+			dst[r] = hsum(a)
+			dst[s] = hsum(b)
+		}
+		return
+	}
+	for i := range n2 {
+		r, s := lo+i, mid+i
+		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[r*m.rowBytes])), nb)
+		v := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[s*m.rowBytes])), nb)
+		a, b := archsimd.Float32x8{}, archsimd.Float32x8{}
+		for c := 0; c < nb; c += q6kGroup {
+			n := min(q6kGroup, nb-c)
+			for i := 0; i < n; i += 8 {
+				archsimd.LoadFloat32x8Slice(p.kd[c+i:]).StoreSlice(kd[i:])
+			}
+			a, b = blocks(unsafe.Pointer(&w[c]), unsafe.Pointer(&v[c]), unsafe.Pointer(&x[c]), tab, &kd, n, a, b)
+		}
+		dst[r] = hsum(a)
+		dst[s] = hsum(b)
+	}
+}
+
+// rowsQ6_KOne is rowsQ6_K one row at a time (q6kBlocks or q6kBlocks512).
+func rowsQ6_KOne(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // see rowsQ4_K
 	nb := m.Cols / 256
 	if nb == 0 || lo >= hi {
@@ -262,6 +321,189 @@ func q6kBlocks512(pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup 
 		acc = sumi.ConvertToFloat32().MulAdd(d, acc)
 	}
 	return acc
+}
+
+// q6kBlocksTwo is q6kBlocks for two rows (blocks at pa and pb) against the
+// same activations: each row's integer sums and float operations are those
+// of q6kBlocks, and the activation loads are shared.
+func q6kBlocksTwo(pa, pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup + 8]float32, n int, acc, acb archsimd.Float32x8) (archsimd.Float32x8, archsimd.Float32x8) {
+	m4 := archsimd.BroadcastUint8x32(0x0f)
+	m30 := archsimd.BroadcastUint8x32(0x30)
+	n = min(n, q6kGroup)
+	for i := range n {
+		if i > 0 {
+			pa, pb, pq = unsafe.Add(pa, 210), unsafe.Add(pb, 210), unsafe.Add(pq, 292)
+		}
+		bs := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq, 260)))
+		sa := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(pa, 192)))
+		sb := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(pb, 192)))
+		offa := sa.ExtendToInt16().DotProductPairs(bs).ShiftAllLeft(5)
+		offb := sb.ExtendToInt16().DotProductPairs(bs).ShiftAllLeft(5)
+		eo := archsimd.LoadInt8x16(&q6kEvenOdd)
+		ta := sa.PermuteOrZero(eo).ExtendToInt16().AsInt8x32()
+		tb := sb.PermuteOrZero(eo).ExtendToInt16().AsInt8x32()
+		var a0, a1, b0, b1 archsimd.Int32x8
+		{
+			x0 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 4)))
+			x1 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 36)))
+			x2 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 68)))
+			x3 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 100)))
+			{
+				ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pa, 0)))
+				ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pa, 32)))
+				qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pa, 128))).AsUint16x16()
+				q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
+				q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
+				q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
+				q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[0])).AsInt16x16())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[1])).AsInt16x16())
+				p2 := q2.DotProductPairsSaturated(x2).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[2])).AsInt16x16())
+				p3 := q3.DotProductPairsSaturated(x3).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[3])).AsInt16x16())
+				a0 = p0.Add(p1).Add(p2.Add(p3))
+			}
+			{
+				ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 0)))
+				ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 32)))
+				qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 128))).AsUint16x16()
+				q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
+				q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
+				q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
+				q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[0])).AsInt16x16())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[1])).AsInt16x16())
+				p2 := q2.DotProductPairsSaturated(x2).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[2])).AsInt16x16())
+				p3 := q3.DotProductPairsSaturated(x3).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[3])).AsInt16x16())
+				b0 = p0.Add(p1).Add(p2.Add(p3))
+			}
+		}
+		{
+			x0 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 132)))
+			x1 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 164)))
+			x2 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 196)))
+			x3 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 228)))
+			{
+				ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pa, 64)))
+				ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pa, 96)))
+				qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pa, 160))).AsUint16x16()
+				q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
+				q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
+				q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
+				q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[4])).AsInt16x16())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[5])).AsInt16x16())
+				p2 := q2.DotProductPairsSaturated(x2).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[6])).AsInt16x16())
+				p3 := q3.DotProductPairsSaturated(x3).DotProductPairs(ta.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[7])).AsInt16x16())
+				a1 = p0.Add(p1).Add(p2.Add(p3))
+			}
+			{
+				ql1 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 64)))
+				ql2 := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 96)))
+				qh := archsimd.LoadUint8x32((*[32]uint8)(unsafe.Add(pb, 160))).AsUint16x16()
+				q0 := ql1.And(m4).Or(qh.ShiftAllLeft(4).AsUint8x32().And(m30))
+				q1 := ql2.And(m4).Or(qh.ShiftAllLeft(2).AsUint8x32().And(m30))
+				q2 := ql1.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsUint8x32().And(m30))
+				q3 := ql2.AsInt16x16().ShiftAllRight(4).AsUint8x32().And(m4).Or(qh.AsInt16x16().ShiftAllRight(2).AsUint8x32().And(m30))
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[4])).AsInt16x16())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[5])).AsInt16x16())
+				p2 := q2.DotProductPairsSaturated(x2).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[6])).AsInt16x16())
+				p3 := q3.DotProductPairsSaturated(x3).DotProductPairs(tb.PermuteOrZeroGrouped(archsimd.LoadInt8x32(&q6kSpread[7])).AsInt16x16())
+				b1 = p0.Add(p1).Add(p2.Add(p3))
+			}
+		}
+		k := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&kd[i]))).Broadcast1To8()
+		ha := *(*uint16)(unsafe.Add(pa, 208))
+		hb := *(*uint16)(unsafe.Add(pb, 208))
+		da := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&tab[ha]))).Broadcast1To8().Mul(k)
+		db := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&tab[hb]))).Broadcast1To8().Mul(k)
+		acc = a0.Add(a1).Sub(offa).ConvertToFloat32().MulAdd(da, acc)
+		acb = b0.Add(b1).Sub(offb).ConvertToFloat32().MulAdd(db, acb)
+	}
+	return acc, acb
+}
+
+// q6kBlocks512Two is q6kBlocks512 for two rows (blocks at pa and pb)
+// against the same activations: each row's integer sums and float
+// operations are those of q6kBlocks512, and the activation loads are
+// shared.
+func q6kBlocks512Two(pa, pb, pq unsafe.Pointer, tab *[1<<16 + 4]float32, kd *[q6kGroup + 8]float32, n int, acc, acb archsimd.Float32x8) (archsimd.Float32x8, archsimd.Float32x8) {
+	c := &q6k512
+	m4 := archsimd.BroadcastInt8x64(0x0f)
+	mlo := archsimd.LoadInt16x32(&c.mlo)
+	mhi := archsimd.LoadInt16x32(&c.mhi)
+	shl := archsimd.LoadUint16x32(&c.shl)
+	shr := archsimd.LoadUint16x32(&c.shr)
+	spread := archsimd.LoadUint16x32(&c.spread)
+	permA := archsimd.LoadUint64x8(&c.permA)
+	permB := archsimd.LoadUint64x8(&c.permB)
+	n = min(n, q6kGroup)
+	for i := range n {
+		if i > 0 {
+			pa, pb, pq = unsafe.Add(pa, 210), unsafe.Add(pb, 210), unsafe.Add(pq, 292)
+		}
+		bs := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(pq, 260)))
+		ta := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pa, 176))).ExtendToInt16()
+		tb := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pb, 176))).ExtendToInt16()
+		offa := ta.GetHi().DotProductPairs(bs).ShiftAllLeft(5)
+		offb := tb.GetHi().DotProductPairs(bs).ShiftAllLeft(5)
+		sa := ta.Permute(spread).AsInt8x64()
+		sb := tb.Permute(spread).AsInt8x64()
+		qha := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Add(pa, 128)))
+		qhb := archsimd.LoadUint64x8((*[8]uint64)(unsafe.Add(pb, 128)))
+		var suma, sumb archsimd.Int32x16
+		{
+			x0 := archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 4)))
+			x1 := archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 68)))
+			{
+				l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pa, 0)))
+				h := qha.Permute(permA).AsInt16x32()
+				q0 := l.AsInt8x64().And(m4).Or(h.And(mlo).AsUint16x32().ShiftLeft(shl).AsInt8x64()).AsUint8x64()
+				q1 := l.AsInt16x32().ShiftAllRight(4).AsInt8x64().And(m4).Or(h.And(mhi).AsUint16x32().ShiftRight(shr).AsInt8x64()).AsUint8x64()
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(sa.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[0])).AsInt16x32())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(sa.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[1])).AsInt16x32())
+				suma = p0.Add(p1)
+			}
+			{
+				l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pb, 0)))
+				h := qhb.Permute(permA).AsInt16x32()
+				q0 := l.AsInt8x64().And(m4).Or(h.And(mlo).AsUint16x32().ShiftLeft(shl).AsInt8x64()).AsUint8x64()
+				q1 := l.AsInt16x32().ShiftAllRight(4).AsInt8x64().And(m4).Or(h.And(mhi).AsUint16x32().ShiftRight(shr).AsInt8x64()).AsUint8x64()
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(sb.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[0])).AsInt16x32())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(sb.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[1])).AsInt16x32())
+				sumb = p0.Add(p1)
+			}
+		}
+		{
+			x0 := archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 132)))
+			x1 := archsimd.LoadInt8x64((*[64]int8)(unsafe.Add(pq, 196)))
+			{
+				l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pa, 64)))
+				h := qha.Permute(permB).AsInt16x32()
+				q0 := l.AsInt8x64().And(m4).Or(h.And(mlo).AsUint16x32().ShiftLeft(shl).AsInt8x64()).AsUint8x64()
+				q1 := l.AsInt16x32().ShiftAllRight(4).AsInt8x64().And(m4).Or(h.And(mhi).AsUint16x32().ShiftRight(shr).AsInt8x64()).AsUint8x64()
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(sa.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[2])).AsInt16x32())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(sa.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[3])).AsInt16x32())
+				suma = suma.Add(p0.Add(p1))
+			}
+			{
+				l := archsimd.LoadUint8x64((*[64]uint8)(unsafe.Add(pb, 64)))
+				h := qhb.Permute(permB).AsInt16x32()
+				q0 := l.AsInt8x64().And(m4).Or(h.And(mlo).AsUint16x32().ShiftLeft(shl).AsInt8x64()).AsUint8x64()
+				q1 := l.AsInt16x32().ShiftAllRight(4).AsInt8x64().And(m4).Or(h.And(mhi).AsUint16x32().ShiftRight(shr).AsInt8x64()).AsUint8x64()
+				p0 := q0.DotProductPairsSaturated(x0).DotProductPairs(sb.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[2])).AsInt16x32())
+				p1 := q1.DotProductPairsSaturated(x1).DotProductPairs(sb.PermuteOrZeroGrouped(archsimd.LoadInt8x64(&c.dword[3])).AsInt16x32())
+				sumb = sumb.Add(p0.Add(p1))
+			}
+		}
+		k := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&kd[i]))).Broadcast1To8()
+		ha := *(*uint16)(unsafe.Add(pa, 208))
+		hb := *(*uint16)(unsafe.Add(pb, 208))
+		da := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&tab[ha]))).Broadcast1To8().Mul(k)
+		db := archsimd.LoadFloat32x4((*[4]float32)(unsafe.Pointer(&tab[hb]))).Broadcast1To8().Mul(k)
+		acc = suma.GetLo().Add(suma.GetHi()).Sub(offa).ConvertToFloat32().MulAdd(da, acc)
+		acb = sumb.GetLo().Add(sumb.GetHi()).Sub(offb).ConvertToFloat32().MulAdd(db, acb)
+	}
+	return acc, acb
 }
 
 // q6k512 holds q6kBlocks512's index and shift-count vectors.
