@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,8 +112,16 @@ func BenchmarkQ4KRows(b *testing.B) {
 		for _, k := range []struct {
 			name string
 			f    func([]float32, Matrix, *prepared, int, int)
-		}{{"ref", rowsQ4_KRef}, {"new", rowsQ4_K}} {
+		}{{"ref", rowsQ4_KRef}, {"new", rowsQ4_K}, {"avx2one", rowsQ4_KOne}, {"avx2", rowsQ4_K}, {"avx512one", rowsQ4_K512One}} {
 			b.Run(fmt.Sprintf("%dx%d/%s", m.Rows, m.Cols, k.name), func(b *testing.B) {
+				// avx2*: the AVX2 kernels whatever this CPU has.
+				saved := q4kUse512
+				defer func() { q4kUse512 = saved }()
+				if strings.HasPrefix(k.name, "avx2") {
+					q4kUse512 = false
+				} else if k.name == "avx512one" && !q4kHas512 {
+					b.Skip("no AVX-512")
+				}
 				for b.Loop() {
 					k.f(dst, m, p, 0, m.Rows)
 				}
@@ -346,14 +355,29 @@ func TestQ4KTimingDecode(t *testing.T) {
 		}
 		return time.Since(t0)
 	}
-	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, rowsQ4_K512One, rowsQ4_K}
-	var times [3][]time.Duration
+	// The AVX2 kernels too when this CPU has AVX-512: they run with
+	// q4kUse512 off (set by every call; both goroutines set the same).
+	saved := q4kUse512
+	defer func() { q4kUse512 = saved }()
+	with := func(use512 bool, f func([]float32, Matrix, *prepared, int, int)) func([]float32, Matrix, *prepared, int, int) {
+		return func(dst []float32, m Matrix, p *prepared, lo, hi int) {
+			q4kUse512 = use512
+			f(dst, m, p, lo, hi)
+		}
+	}
+	fs := []func([]float32, Matrix, *prepared, int, int){rowsQ4_KRef, with(q4kHas512, rowsQ4_K), with(false, rowsQ4_KOne), with(false, rowsQ4_K)}
+	names := []string{"ref", "new", "AVX2 one row", "AVX2 new"}
+	if q4kHas512 {
+		fs = append(fs, rowsQ4_K512One)
+		names = append(names, "AVX-512 one row")
+	}
+	times := make([][]time.Duration, len(fs))
 	for range 10 {
 		for i, f := range fs {
 			times[i] = append(times[i], run(f))
 		}
 	}
-	for i, name := range []string{"ref", "one row", "new"} {
+	for i, name := range names {
 		slices.Sort(times[i])
 		t.Logf("decode step's Q4_K products, 2 threads: %s best %.1f ms (%.2f GB/s), median %.1f ms", name, float64(times[i][0].Microseconds())/1000, float64(bytes)/times[i][0].Seconds()/1e9, float64(times[i][len(times[i])/2].Microseconds())/1000)
 	}
