@@ -83,8 +83,8 @@ func TestQ6KMatchesPreviousKernel(t *testing.T) {
 	})
 }
 
-// rowsQ6_K walks two rows at a time (and an odd last row alone): every row
-// range gives each row what the one-row kernel gives it.
+// rowsQ6_K walks four or two rows at a time (and the rows left over
+// alone): every row range gives each row what the one-row kernel gives it.
 func TestQ6KRowRanges(t *testing.T) {
 	q6kPaths(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(13, 14))
@@ -231,8 +231,8 @@ func TestQ6KTiming(t *testing.T) {
 }
 
 // TestQ6KStreamTiming (run with Q6K_TIMING=1 -v) times one pass over 40
-// distinct 2048×5632 matrices (not cache-resident) on two threads, the one-
-// row kernel against the two-row one, alternating, best of several passes.
+// distinct 2048×5632 matrices (not cache-resident) on two threads, the one-,
+// two- and four-row kernels, alternating, best of several passes.
 func TestQ6KStreamTiming(t *testing.T) {
 	if os.Getenv("Q6K_TIMING") == "" {
 		t.Skip("set Q6K_TIMING=1 to run")
@@ -253,7 +253,8 @@ func TestQ6KStreamTiming(t *testing.T) {
 		name string
 		f    func([]float32, Matrix, *prepared, int, int)
 		u512 bool
-	}{{"avx2 one", rowsQ6_KOne, false}, {"avx2 two", rowsQ6_K, false}, {"avx512 one", rowsQ6_KOne, true}, {"avx512 two", rowsQ6_K, true}}
+	}{{"avx2 one", rowsQ6_KOne, false}, {"avx2 two", rowsQ6_KTwo, false}, {"avx2 four", rowsQ6_KFour, false},
+		{"avx512 one", rowsQ6_KOne, true}, {"avx512 two", rowsQ6_KTwo, true}, {"512 four", rowsQ6_KFour, true}}
 	best := make([]time.Duration, len(fs))
 	for round := range 12 {
 		for i, f := range fs {

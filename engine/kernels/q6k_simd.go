@@ -88,12 +88,73 @@ func q6kHalfBits(h uint16) uint32 {
 // those of the first version of this kernel (kept in q6k_ref_test.go):
 // d = half(d)·(activation scale), acc = float(sum)·d + acc.
 //
-// The two halves of the range are walked in step (rows lo+i and mid+i
-// together, q6kBlocksTwo or q6kBlocks512Two): two memory streams per thread
-// for the hardware prefetcher, and the activations loaded once for both
-// rows. Each row's float operations are those of the one-row kernel, in the
-// same order. An odd last row goes through the one-row kernel.
+// Several rows are walked in step, each with its own accumulator and the
+// float operations of the one-row kernel in the same order (the same
+// results, bit for bit): rowsQ6_KFour when a row is at most q6kGroup
+// blocks and there are four rows or more, otherwise rowsQ6_KTwo.
 func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	if m.Cols/256 <= q6kGroup && hi-lo >= 4 {
+		rowsQ6_KFour(dst, m, p, lo, hi)
+		return
+	}
+	rowsQ6_KTwo(dst, m, p, lo, hi)
+}
+
+// q6kChunk is how many blocks rowsQ6_KFour's two pairs of rows take in
+// turn.
+const q6kChunk = 4
+
+// rowsQ6_KFour walks the four quarters of the range in step (rows lo+i,
+// lo+q+i, lo+2q+i, lo+3q+i): two pairs of rows take turns every q6kChunk
+// blocks through q6kBlocksTwo (or q6kBlocks512Two), four memory streams
+// per thread. On 40 distinct 2048×5632 matrices with two threads
+// (TestQ6KStreamTiming) it takes 10-15 % less time than rowsQ6_KTwo, which
+// takes 10-20 % less than rowsQ6_KOne. The rows left over go to
+// rowsQ6_KTwo.
+func rowsQ6_KFour(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // see rowsQ4_K
+	nb := m.Cols / 256
+	q := (hi - lo) / 4
+	if nb == 0 || q == 0 || nb > q6kGroup {
+		rowsQ6_KTwo(dst, m, p, lo, hi)
+		return
+	}
+	if rest := lo + 4*q; rest < hi {
+		rowsQ6_KTwo(dst, m, p, rest, hi)
+		archsimd.ClearAVXUpperBits()
+	}
+	tab := q6kHalfTable()
+	var kd [2*q6kGroup + 8]float32 // padded: blocks reads kd[c:] as a q6kGroup+8 array
+	blocks := q6kBlocksTwo
+	if q6kUse512 {
+		blocks = q6kBlocks512Two
+	}
+	x := p.q8k[:nb]
+	for i := 0; i < nb; i += 8 {
+		archsimd.LoadFloat32x8Slice(p.kd[i:]).StoreSlice(kd[i:])
+	}
+	for i := range q {
+		r0, r1, r2, r3 := lo+i, lo+q+i, lo+2*q+i, lo+3*q+i
+		var a0, a1, a2, a3 archsimd.Float32x8
+		for c := 0; c < nb; c += q6kChunk {
+			n := min(q6kChunk, nb-c)
+			k := (*[q6kGroup + 8]float32)(kd[c:])
+			px := unsafe.Pointer(&x[c])
+			a0, a1 = blocks(unsafe.Pointer(&m.Data[r0*m.rowBytes+210*c]), unsafe.Pointer(&m.Data[r1*m.rowBytes+210*c]), px, tab, k, n, a0, a1)
+			a2, a3 = blocks(unsafe.Pointer(&m.Data[r2*m.rowBytes+210*c]), unsafe.Pointer(&m.Data[r3*m.rowBytes+210*c]), px, tab, k, n, a2, a3)
+		}
+		dst[r0] = hsum(a0)
+		dst[r1] = hsum(a1)
+		dst[r2] = hsum(a2)
+		dst[r3] = hsum(a3)
+	}
+}
+
+// rowsQ6_KTwo walks the two halves of the range in step (rows lo+i and
+// mid+i together, q6kBlocksTwo or q6kBlocks512Two): two memory streams per
+// thread for the hardware prefetcher, and the activations loaded once for
+// both rows. An odd last row goes through rowsQ6_KOne.
+func rowsQ6_KTwo(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // see rowsQ4_K
 	nb := m.Cols / 256
 	if nb == 0 || lo >= hi {
