@@ -78,8 +78,8 @@ func q4kHalvesPairs(hdm []uint32, kd, dms []float32, n int) {
 // 128-bit lane); q4kHalvesPairs converts d and dmin; then one pass does
 // the rest: each block's min terms ride in the high half of the integer
 // sums (msum) and of the float accumulator (accm), so that one FMA per
-// block does both of rowsQ4_K's. It touches the row after next as
-// rowsQ4_K does. The activations are reordered once per call (see
+// block does both of rowsQ4_KOne's. It touches the row after next as
+// rowsQ4_KOne does. The activations are reordered once per call (see
 // q4kPermuted). With 512-bit instructions in flight only two ports run
 // vector code (port 1's unit is off), so the gain over the 256-bit kernel
 // comes from fewer instructions, not wider ones: 0.041-0.046 against
@@ -208,7 +208,9 @@ func q4kPrep512(w []blockQ4K, packed *[kchunk + 6][2]uint64, hdm *[kchunk + 8]ui
 // bit for bit): two memory streams per thread, and each activation
 // vector loaded once for both rows. An odd last row goes to
 // rowsQ4_K512One. On a decode step's Q4_K products (two threads,
-// TestQ4KTimingDecode) it takes 20-25 % less time than rowsQ4_K512One.
+// TestQ4KTimingDecode) it takes 20-25 % less time than rowsQ4_K512One;
+// on 40 distinct 2048x5632 matrices on two threads, 1.15-1.40 against
+// 1.45-1.65 ms per matrix.
 func rowsQ4_K512(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	n := (hi - lo) / 2
