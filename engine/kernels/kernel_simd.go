@@ -44,7 +44,11 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 // logs and benchmark reports.
 func Accel() string {
 	if hasAVX2 {
-		return "AVX2 (simd/archsimd) for F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K"
+		s := "AVX2 (simd/archsimd) for F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K"
+		if q4kUse512 && q6kUse512 {
+			s += "; AVX-512 for Q4_K and Q6_K matrix-vector products"
+		}
+		return s
 	}
 	return "portable Go (CPU lacks AVX2/FMA)"
 }
