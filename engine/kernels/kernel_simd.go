@@ -237,11 +237,113 @@ func rowsQ8_0One(dst []float32, m Matrix, p *prepared, lo, hi int) {
 }
 
 // rowsQ8_0 multiplies rows lo..hi-1 of a Q8_0 matrix with Q8_0
-// activations: rowsQ8_0One's computation over the two halves of the range
-// walked in step, as rowsQ4_0 does (two prefetcher streams per thread, each
-// group of activations loaded once for two rows). Each row gets exactly
-// rowsQ8_0One's result.
+// activations. Every row gets exactly rowsQ8_0One's result, bit for bit:
+// rowsQ8_0Four when there are four rows or more, otherwise rowsQ8_0Two.
 func rowsQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	if hi-lo >= 4 && m.Cols >= 8*32 {
+		rowsQ8_0Four(dst, m, p, lo, hi)
+		return
+	}
+	rowsQ8_0Two(dst, m, p, lo, hi)
+}
+
+// q8Chunk is how many groups of eight blocks rowsQ8_0Four's two pairs of
+// rows take in turn.
+const q8Chunk = 4
+
+// rowsQ8_0Four walks the four quarters of the range in step (rows lo+i,
+// lo+q+i, lo+2q+i, lo+3q+i): two pairs of rows take turns every q8Chunk
+// groups of eight blocks through q8GroupsTwo, four memory streams per
+// thread (as rowsQ6_KFour). Per row the float operations are
+// rowsQ8_0One's, in the same order. The rows left over go to rowsQ8_0Two.
+func rowsQ8_0Four(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	nb := m.Cols / 32
+	q := (hi - lo) / 4
+	if nb == 0 || q == 0 {
+		rowsQ8_0Two(dst, m, p, lo, hi)
+		return
+	}
+	if rest := lo + 4*q; rest < hi {
+		rowsQ8_0Two(dst, m, p, rest, hi)
+		archsimd.ClearAVXUpperBits()
+	}
+	var tail [4][8]blockQ8_0
+	nf := nb / 8 // whole groups; a partial last one is copied into tail
+	n8 := (nb + 7) &^ 7
+	x := p.q8[:n8]
+	xd := p.q8d[:n8]
+	hc := newHalfConv()
+	for i := range q {
+		r0, r1, r2, r3 := lo+i, lo+q+i, lo+2*q+i, lo+3*q+i
+		var a0, a1, a2, a3 archsimd.Float32x8
+		for c := 0; c < nf; c += q8Chunk {
+			n := min(q8Chunk, nf-c)
+			px := unsafe.Pointer(&x[8*c])
+			pd := (*[8]float32)(xd[8*c:])
+			o := 34 * 8 * c
+			a0, a1 = q8GroupsTwo(unsafe.Pointer(&m.Data[r0*m.rowBytes+o]), unsafe.Pointer(&m.Data[r1*m.rowBytes+o]), px, pd, n, &hc, a0, a1)
+			a2, a3 = q8GroupsTwo(unsafe.Pointer(&m.Data[r2*m.rowBytes+o]), unsafe.Pointer(&m.Data[r3*m.rowBytes+o]), px, pd, n, &hc, a2, a3)
+		}
+		if g := 8 * nf; g < nb {
+			archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+			tail = [4][8]blockQ8_0{}
+			for j, r := range [4]int{r0, r1, r2, r3} {
+				copy(tail[j][:], unsafe.Slice((*blockQ8_0)(unsafe.Pointer(&m.Data[r*m.rowBytes+34*g])), nb-g))
+			}
+			px := unsafe.Pointer(&x[g])
+			pd := (*[8]float32)(xd[g:])
+			a0, a1 = q8GroupsTwo(unsafe.Pointer(&tail[0]), unsafe.Pointer(&tail[1]), px, pd, 1, &hc, a0, a1)
+			a2, a3 = q8GroupsTwo(unsafe.Pointer(&tail[2]), unsafe.Pointer(&tail[3]), px, pd, 1, &hc, a2, a3)
+		}
+		dst[r0] = hsum(a0)
+		dst[r1] = hsum(a1)
+		dst[r2] = hsum(a2)
+		dst[r3] = hsum(a3)
+	}
+}
+
+// q8GroupsTwo adds n consecutive groups of eight blocks of two rows (at pw
+// and pv, read in place) times the activations' groups at px (scales at
+// pd) into acc and acq, with rowsQ8_0One's float operations. Each group's
+// weight scales are gathered one group ahead (see rowsQ8_0One).
+func q8GroupsTwo(pw, pv, px unsafe.Pointer, pd *[8]float32, n int, hc *halfConv, acc, acq archsimd.Float32x8) (archsimd.Float32x8, archsimd.Float32x8) {
+	var hd, hdB [2][8]int32
+	ones := archsimd.BroadcastInt16x16(1)
+	gatherQ8_0(&hd[0], pw)
+	gatherQ8_0(&hdB[0], pv)
+	for k := range n {
+		if k > 0 { // never past the last group: checkptr, and the matrix may end there
+			pw, pv, px = unsafe.Add(pw, 8*34), unsafe.Add(pv, 8*34), unsafe.Add(px, 8*34)
+		}
+		if k+1 < n {
+			gatherQ8_0(&hd[(k+1)&1], unsafe.Add(pw, 8*34))
+			gatherQ8_0(&hdB[(k+1)&1], unsafe.Add(pv, 8*34))
+		}
+		a0, b0 := q8DotTwo(pw, pv, px, 0, ones)
+		a1, b1 := q8DotTwo(pw, pv, px, 34, ones)
+		a01, b01 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
+		a0, b0 = q8DotTwo(pw, pv, px, 68, ones)
+		a1, b1 = q8DotTwo(pw, pv, px, 102, ones)
+		a03, b03 := a01.AddPairsGrouped(a0.AddPairsGrouped(a1)), b01.AddPairsGrouped(b0.AddPairsGrouped(b1))
+		a0, b0 = q8DotTwo(pw, pv, px, 136, ones)
+		a1, b1 = q8DotTwo(pw, pv, px, 170, ones)
+		a45, b45 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
+		a0, b0 = q8DotTwo(pw, pv, px, 204, ones)
+		a1, b1 = q8DotTwo(pw, pv, px, 238, ones)
+		a47, b47 := a45.AddPairsGrouped(a0.AddPairsGrouped(a1)), b45.AddPairsGrouped(b0.AddPairsGrouped(b1))
+		xs := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(unsafe.Pointer(pd), 32*k)))
+		acc = q8Reduce(a03, a47).ConvertToFloat32().MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[k&1])).Mul(xs), acc)
+		acq = q8Reduce(b03, b47).ConvertToFloat32().MulAdd(hc.conv(archsimd.LoadInt32x8(&hdB[k&1])).Mul(xs), acq)
+	}
+	return acc, acq
+}
+
+// rowsQ8_0Two is rowsQ8_0One's computation over the two halves of the
+// range walked in step, as rowsQ4_0 does (two prefetcher streams per
+// thread, each group of activations loaded once for two rows). Each row
+// gets exactly rowsQ8_0One's result.
+func rowsQ8_0Two(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	n := (hi - lo) / 2
 	if n == 0 {

@@ -102,3 +102,48 @@ func TestQ4_0MatMulsEqualsMatVec(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8_0AndQ4_0RowRangesMatchOneRow runs the rows kernel of this build on
+// every lo..hi range of small matrices (so that the four-, two- and one-row
+// paths and their leftover rows are all taken, with whole and partial last
+// groups of eight blocks) and checks each row against the kernel run on
+// that row alone, bit for bit.
+func TestQ8_0AndQ4_0RowRangesMatchOneRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+		for _, cols := range []int{32, 96, 256, 288, 512, 32 * 131, 2048} {
+			t.Run(fmt.Sprintf("%v/%d", typ, cols), func(t *testing.T) {
+				const rows = 13
+				enc, err := Quantize(typ, randomVector(r, rows*cols))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := NewMatrix(typ, rows, cols, slices.Clip(append([]byte(nil), enc...)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				k := kernelFor(typ)
+				var p prepared
+				p.prepare(randomVector(r, cols), k)
+				want := make([]float32, rows)
+				for i := range rows {
+					k.rows(want, m, &p, i, i+1)
+				}
+				got := make([]float32, rows)
+				for lo := 0; lo <= rows; lo++ {
+					for hi := lo; hi <= rows; hi++ {
+						for i := range got {
+							got[i] = float32(math.NaN())
+						}
+						k.rows(got, m, &p, lo, hi)
+						for i := lo; i < hi; i++ {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("rows %d..%d: row %d is %v, alone %v", lo, hi, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
