@@ -222,13 +222,112 @@ func q4Pair2(pw, px, py unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones a
 }
 
 // rowsQ4_0 multiplies rows lo..hi-1 of a Q4_0 matrix with Q8_0
-// activations: rowsQ4_0One's computation, over the two halves of the range
+// activations. Every row gets exactly rowsQ4_0One's result, bit for bit:
+// rowsQ4_0Four when there are four rows or more, otherwise rowsQ4_0Two.
+func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	if hi-lo >= 4 && m.Cols >= 8*32 {
+		rowsQ4_0Four(dst, m, p, lo, hi)
+		return
+	}
+	rowsQ4_0Two(dst, m, p, lo, hi)
+}
+
+// q4Chunk is how many groups of eight blocks rowsQ4_0Four's two pairs of
+// rows take in turn.
+const q4Chunk = 4
+
+// rowsQ4_0Four walks the four quarters of the range in step (rows lo+i,
+// lo+q+i, lo+2q+i, lo+3q+i): two pairs of rows take turns every q4Chunk
+// groups of eight blocks through q4GroupsTwo, four memory streams per
+// thread (as rowsQ8_0Four). Per row the float operations are rowsQ4_0One's,
+// in the same order. The rows left over go to rowsQ4_0Two.
+func rowsQ4_0Four(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
+	nb := m.Cols / 32
+	q := (hi - lo) / 4
+	if nb == 0 || q == 0 {
+		rowsQ4_0Two(dst, m, p, lo, hi)
+		return
+	}
+	if rest := lo + 4*q; rest < hi {
+		rowsQ4_0Two(dst, m, p, rest, hi)
+		archsimd.ClearAVXUpperBits()
+	}
+	var tail [4][8]blockQ4_0
+	nf := nb / 8 // whole groups; a partial last one is copied into tail
+	n8 := (nb + 7) &^ 7
+	x := p.q8[n8 : 2*n8]
+	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
+	hc := newHalfConv()
+	for i := range q {
+		r0, r1, r2, r3 := lo+i, lo+q+i, lo+2*q+i, lo+3*q+i
+		var a0, a1, a2, a3 archsimd.Float32x8
+		for c := 0; c < nf; c += q4Chunk {
+			n := min(q4Chunk, nf-c)
+			px := unsafe.Pointer(&x[8*c])
+			pd, po := (*[8]float32)(xd[8*c:]), (*[8]float32)(xc[8*c:])
+			o := 18 * 8 * c
+			a0, a1 = q4GroupsTwo(unsafe.Pointer(&m.Data[r0*m.rowBytes+o]), unsafe.Pointer(&m.Data[r1*m.rowBytes+o]), px, pd, po, n, &hc, a0, a1)
+			a2, a3 = q4GroupsTwo(unsafe.Pointer(&m.Data[r2*m.rowBytes+o]), unsafe.Pointer(&m.Data[r3*m.rowBytes+o]), px, pd, po, n, &hc, a2, a3)
+		}
+		if g := 8 * nf; g < nb {
+			archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
+			tail = [4][8]blockQ4_0{}
+			for j, r := range [4]int{r0, r1, r2, r3} {
+				copy(tail[j][:], unsafe.Slice((*blockQ4_0)(unsafe.Pointer(&m.Data[r*m.rowBytes+18*g])), nb-g))
+			}
+			px := unsafe.Pointer(&x[g])
+			pd, po := (*[8]float32)(xd[g:]), (*[8]float32)(xc[g:])
+			a0, a1 = q4GroupsTwo(unsafe.Pointer(&tail[0]), unsafe.Pointer(&tail[1]), px, pd, po, 1, &hc, a0, a1)
+			a2, a3 = q4GroupsTwo(unsafe.Pointer(&tail[2]), unsafe.Pointer(&tail[3]), px, pd, po, 1, &hc, a2, a3)
+		}
+		dst[r0] = hsum(a0)
+		dst[r1] = hsum(a1)
+		dst[r2] = hsum(a2)
+		dst[r3] = hsum(a3)
+	}
+}
+
+// q4GroupsTwo adds n consecutive groups of eight blocks of two rows (at pw
+// and pv, read in place) times the activations' groups at px (scales at pd,
+// −8 terms at po) into acc and acq, with rowsQ4_0One's float operations.
+// Each group's weight scales are gathered one group ahead.
+func q4GroupsTwo(pw, pv, px unsafe.Pointer, pd, po *[8]float32, n int, hc *halfConv, acc, acq archsimd.Float32x8) (archsimd.Float32x8, archsimd.Float32x8) {
+	var hd, hdB [2][8]int32
+	ones := archsimd.BroadcastInt16x16(1)
+	low := archsimd.BroadcastUint8x32(0x0f)
+	gatherQ4_0(&hd[0], pw)
+	gatherQ4_0(&hdB[0], pv)
+	for k := range n {
+		if k > 0 { // never past the last group: checkptr, and the matrix may end there
+			pw, pv, px = unsafe.Add(pw, 8*18), unsafe.Add(pv, 8*18), unsafe.Add(px, 8*34)
+		}
+		if k+1 < n {
+			gatherQ4_0(&hd[(k+1)&1], unsafe.Add(pw, 8*18))
+			gatherQ4_0(&hdB[(k+1)&1], unsafe.Add(pv, 8*18))
+		}
+		a0, b0 := q4PairTwo(pw, pv, px, 0, low, ones)
+		a1, b1 := q4PairTwo(pw, pv, px, 1, low, ones)
+		a01, b01 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
+		a0, b0 = q4PairTwo(pw, pv, px, 2, low, ones)
+		a1, b1 = q4PairTwo(pw, pv, px, 3, low, ones)
+		sa := a01.AddPairsGrouped(a0.AddPairsGrouped(a1)).ConvertToFloat32()
+		sb := b01.AddPairsGrouped(b0.AddPairsGrouped(b1)).ConvertToFloat32()
+		xs := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(unsafe.Pointer(pd), 32*k)))
+		xo := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(unsafe.Pointer(po), 32*k)))
+		acc = sa.MulAdd(xs, xo).MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[k&1])), acc)
+		acq = sb.MulAdd(xs, xo).MulAdd(hc.conv(archsimd.LoadInt32x8(&hdB[k&1])), acq)
+	}
+	return acc, acq
+}
+
+// rowsQ4_0Two is rowsQ4_0One's computation, over the two halves of the range
 // walked in step, so that each thread streams two distant parts of the
 // matrix (two hardware-prefetcher streams instead of one) and loads each
 // group of activations once for two rows (40 matrices of 2048x5632, two
 // threads, best of six: 1.27 -> 0.90 ms per matrix). Each row gets
 // exactly rowsQ4_0One's result.
-func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
+func rowsQ4_0Two(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	n := (hi - lo) / 2
 	if n == 0 {
