@@ -238,13 +238,14 @@ func rowsQ8_0One(dst []float32, m Matrix, p *prepared, lo, hi int) {
 
 // rowsQ8_0 multiplies rows lo..hi-1 of a Q8_0 matrix with Q8_0
 // activations. Every row gets exactly rowsQ8_0One's result, bit for bit:
-// rowsQ8_0Four when there are four rows or more, otherwise rowsQ8_0Two.
+// rowsQ8_0Four when there are four rows or more, otherwise rowsQ8_0One (a
+// few rows, or rows shorter than a group).
 func rowsQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	if hi-lo >= 4 && m.Cols >= 8*32 {
 		rowsQ8_0Four(dst, m, p, lo, hi)
 		return
 	}
-	rowsQ8_0Two(dst, m, p, lo, hi)
+	rowsQ8_0One(dst, m, p, lo, hi)
 }
 
 // q8Chunk is how many groups of eight blocks rowsQ8_0Four's two pairs of
@@ -255,17 +256,18 @@ const q8Chunk = 4
 // lo+q+i, lo+2q+i, lo+3q+i): two pairs of rows take turns every q8Chunk
 // groups of eight blocks through q8GroupsTwo, four memory streams per
 // thread (as rowsQ6_KFour). Per row the float operations are
-// rowsQ8_0One's, in the same order. The rows left over go to rowsQ8_0Two.
+// rowsQ8_0One's, in the same order.
+// The rows left over (at most three) go to rowsQ8_0One.
 func rowsQ8_0Four(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	nb := m.Cols / 32
 	q := (hi - lo) / 4
 	if nb == 0 || q == 0 {
-		rowsQ8_0Two(dst, m, p, lo, hi)
+		rowsQ8_0One(dst, m, p, lo, hi)
 		return
 	}
 	if rest := lo + 4*q; rest < hi {
-		rowsQ8_0Two(dst, m, p, rest, hi)
+		rowsQ8_0One(dst, m, p, rest, hi)
 		archsimd.ClearAVXUpperBits()
 	}
 	var tail [4][8]blockQ8_0
@@ -337,92 +339,6 @@ func q8GroupsTwo(pw, pv, px unsafe.Pointer, pd *[8]float32, n int, hc *halfConv,
 		acq = q8Reduce(b03, b47).ConvertToFloat32().MulAdd(hc.conv(archsimd.LoadInt32x8(&hdB[k&1])).Mul(xs), acq)
 	}
 	return acc, acq
-}
-
-// rowsQ8_0Two is rowsQ8_0One's computation over the two halves of the
-// range walked in step, as rowsQ4_0 does (two prefetcher streams per
-// thread, each group of activations loaded once for two rows). Each row
-// gets exactly rowsQ8_0One's result.
-func rowsQ8_0Two(dst []float32, m Matrix, p *prepared, lo, hi int) {
-	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
-	n := (hi - lo) / 2
-	if n == 0 {
-		rowsQ8_0One(dst, m, p, lo, hi)
-		return
-	}
-	mid := lo + n
-	if (hi-lo)%2 == 1 {
-		rowsQ8_0One(dst, m, p, hi-1, hi)
-		archsimd.ClearAVXUpperBits()
-	}
-	var tail, tailB [2][8]blockQ8_0
-	var hd, hdB [2][8]int32
-	nb := m.Cols / 32
-	n8 := (nb + 7) &^ 7
-	ones := archsimd.BroadcastInt16x16(1)
-	hc := newHalfConv()
-	x := p.q8[:n8]
-	xd := p.q8d[:n8]
-	group := func(r, g int, t *[8]blockQ8_0) unsafe.Pointer {
-		pw := unsafe.Pointer(&m.Data[r*m.rowBytes+34*g])
-		if nb-g >= 8 {
-			return pw
-		}
-		archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
-		*t = [8]blockQ8_0{}
-		copy(t[:], unsafe.Slice((*blockQ8_0)(pw), nb-g))
-		return unsafe.Pointer(t)
-	}
-	if nb == 0 {
-		clear(dst[lo:hi])
-		return
-	}
-	k := 0
-	pw := group(lo, 0, &tail[0])
-	gatherQ8_0(&hd[0], pw)
-	pv := group(mid, 0, &tailB[0])
-	gatherQ8_0(&hdB[0], pv)
-	for i := range n {
-		r, s := lo+i, mid+i
-		acc, acq := archsimd.Float32x8{}, archsimd.Float32x8{}
-		px := unsafe.Pointer(&x[0])
-		for g := 0; g < nb; g += 8 {
-			if g > 0 {
-				px = unsafe.Add(px, 8*34)
-			}
-			var next, nexv unsafe.Pointer
-			if g+8 < nb {
-				next = group(r, g+8, &tail[(k+1)&1])
-				nexv = group(s, g+8, &tailB[(k+1)&1])
-			} else if i+1 < n {
-				next = group(r+1, 0, &tail[(k+1)&1])
-				nexv = group(s+1, 0, &tailB[(k+1)&1])
-			}
-			if next != nil {
-				gatherQ8_0(&hd[(k+1)&1], next)
-				gatherQ8_0(&hdB[(k+1)&1], nexv)
-			}
-			a0, b0 := q8DotTwo(pw, pv, px, 0, ones)
-			a1, b1 := q8DotTwo(pw, pv, px, 34, ones)
-			a01, b01 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
-			a0, b0 = q8DotTwo(pw, pv, px, 68, ones)
-			a1, b1 = q8DotTwo(pw, pv, px, 102, ones)
-			a03, b03 := a01.AddPairsGrouped(a0.AddPairsGrouped(a1)), b01.AddPairsGrouped(b0.AddPairsGrouped(b1))
-			a0, b0 = q8DotTwo(pw, pv, px, 136, ones)
-			a1, b1 = q8DotTwo(pw, pv, px, 170, ones)
-			a45, b45 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
-			a0, b0 = q8DotTwo(pw, pv, px, 204, ones)
-			a1, b1 = q8DotTwo(pw, pv, px, 238, ones)
-			a47, b47 := a45.AddPairsGrouped(a0.AddPairsGrouped(a1)), b45.AddPairsGrouped(b0.AddPairsGrouped(b1))
-			xs := archsimd.LoadFloat32x8((*[8]float32)(xd[g : g+8]))
-			acc = q8Reduce(a03, a47).ConvertToFloat32().MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[k&1])).Mul(xs), acc)
-			acq = q8Reduce(b03, b47).ConvertToFloat32().MulAdd(hc.conv(archsimd.LoadInt32x8(&hdB[k&1])).Mul(xs), acq)
-			pw, pv = next, nexv
-			k++
-		}
-		dst[r] = hsum(acc)
-		dst[s] = hsum(acq)
-	}
 }
 
 // q8DotTwo is q8Dot for two weight blocks and one activation block.

@@ -223,13 +223,14 @@ func q4Pair2(pw, px, py unsafe.Pointer, k uintptr, low archsimd.Uint8x32, ones a
 
 // rowsQ4_0 multiplies rows lo..hi-1 of a Q4_0 matrix with Q8_0
 // activations. Every row gets exactly rowsQ4_0One's result, bit for bit:
-// rowsQ4_0Four when there are four rows or more, otherwise rowsQ4_0Two.
+// rowsQ4_0Four when there are four rows or more, otherwise rowsQ4_0One (a
+// few rows, or rows shorter than a group).
 func rowsQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	if hi-lo >= 4 && m.Cols >= 8*32 {
 		rowsQ4_0Four(dst, m, p, lo, hi)
 		return
 	}
-	rowsQ4_0Two(dst, m, p, lo, hi)
+	rowsQ4_0One(dst, m, p, lo, hi)
 }
 
 // q4Chunk is how many groups of eight blocks rowsQ4_0Four's two pairs of
@@ -240,17 +241,18 @@ const q4Chunk = 4
 // lo+q+i, lo+2q+i, lo+3q+i): two pairs of rows take turns every q4Chunk
 // groups of eight blocks through q4GroupsTwo, four memory streams per
 // thread (as rowsQ8_0Four). Per row the float operations are rowsQ4_0One's,
-// in the same order. The rows left over go to rowsQ4_0Two.
+// in the same order.
+// The rows left over (at most three) go to rowsQ4_0One.
 func rowsQ4_0Four(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
 	nb := m.Cols / 32
 	q := (hi - lo) / 4
 	if nb == 0 || q == 0 {
-		rowsQ4_0Two(dst, m, p, lo, hi)
+		rowsQ4_0One(dst, m, p, lo, hi)
 		return
 	}
 	if rest := lo + 4*q; rest < hi {
-		rowsQ4_0Two(dst, m, p, rest, hi)
+		rowsQ4_0One(dst, m, p, rest, hi)
 		archsimd.ClearAVXUpperBits()
 	}
 	var tail [4][8]blockQ4_0
@@ -319,90 +321,6 @@ func q4GroupsTwo(pw, pv, px unsafe.Pointer, pd, po *[8]float32, n int, hc *halfC
 		acq = sb.MulAdd(xs, xo).MulAdd(hc.conv(archsimd.LoadInt32x8(&hdB[k&1])), acq)
 	}
 	return acc, acq
-}
-
-// rowsQ4_0Two is rowsQ4_0One's computation, over the two halves of the range
-// walked in step, so that each thread streams two distant parts of the
-// matrix (two hardware-prefetcher streams instead of one) and loads each
-// group of activations once for two rows (40 matrices of 2048x5632, two
-// threads, best of six: 1.27 -> 0.90 ms per matrix). Each row gets
-// exactly rowsQ4_0One's result.
-func rowsQ4_0Two(dst []float32, m Matrix, p *prepared, lo, hi int) {
-	archsimd.ClearAVXUpperBits() // scalar set-up next: see hsum
-	n := (hi - lo) / 2
-	if n == 0 {
-		rowsQ4_0One(dst, m, p, lo, hi)
-		return
-	}
-	mid := lo + n
-	if (hi-lo)%2 == 1 {
-		rowsQ4_0One(dst, m, p, hi-1, hi)
-		archsimd.ClearAVXUpperBits()
-	}
-	var tail, tailB [2][8]blockQ4_0
-	var hd, hdB [2][8]int32
-	nb := m.Cols / 32
-	n8 := (nb + 7) &^ 7
-	ones := archsimd.BroadcastInt16x16(1)
-	low := archsimd.BroadcastUint8x32(0x0f)
-	hc := newHalfConv()
-	x := p.q8[n8 : 2*n8]
-	xd, xc := p.q8d[n8:2*n8], p.q8d[2*n8:3*n8]
-	group := func(r, g int, t *[8]blockQ4_0) unsafe.Pointer {
-		pw := unsafe.Pointer(&m.Data[r*m.rowBytes+18*g])
-		if nb-g >= 8 {
-			return pw
-		}
-		archsimd.ClearAVXUpperBits() // legacy-SSE copy next: see hsum
-		*t = [8]blockQ4_0{}
-		copy(t[:], unsafe.Slice((*blockQ4_0)(pw), nb-g))
-		return unsafe.Pointer(t)
-	}
-	if nb == 0 {
-		clear(dst[lo:hi])
-		return
-	}
-	k := 0
-	pw := group(lo, 0, &tail[0])
-	gatherQ4_0(&hd[0], pw)
-	pv := group(mid, 0, &tailB[0])
-	gatherQ4_0(&hdB[0], pv)
-	for i := 0; i < n; i++ {
-		r, s := lo+i, mid+i
-		acc, acq := archsimd.Float32x8{}, archsimd.Float32x8{}
-		px := unsafe.Pointer(&x[0])
-		for g := 0; g < nb; g += 8 {
-			if g > 0 {
-				px = unsafe.Add(px, 8*34)
-			}
-			var next, nexv unsafe.Pointer
-			if g+8 < nb {
-				next = group(r, g+8, &tail[(k+1)&1])
-				nexv = group(s, g+8, &tailB[(k+1)&1])
-			} else if i+1 < n {
-				next = group(r+1, 0, &tail[(k+1)&1])
-				nexv = group(s+1, 0, &tailB[(k+1)&1])
-			}
-			if next != nil {
-				gatherQ4_0(&hd[(k+1)&1], next)
-				gatherQ4_0(&hdB[(k+1)&1], nexv)
-			}
-			a0, b0 := q4PairTwo(pw, pv, px, 0, low, ones)
-			a1, b1 := q4PairTwo(pw, pv, px, 1, low, ones)
-			a01, b01 := a0.AddPairsGrouped(a1), b0.AddPairsGrouped(b1)
-			a0, b0 = q4PairTwo(pw, pv, px, 2, low, ones)
-			a1, b1 = q4PairTwo(pw, pv, px, 3, low, ones)
-			sa := a01.AddPairsGrouped(a0.AddPairsGrouped(a1)).ConvertToFloat32()
-			sb := b01.AddPairsGrouped(b0.AddPairsGrouped(b1)).ConvertToFloat32()
-			xs, xo := archsimd.LoadFloat32x8((*[8]float32)(xd[g:g+8])), archsimd.LoadFloat32x8((*[8]float32)(xc[g:g+8]))
-			acc = sa.MulAdd(xs, xo).MulAdd(hc.conv(archsimd.LoadInt32x8(&hd[k&1])), acc)
-			acq = sb.MulAdd(xs, xo).MulAdd(hc.conv(archsimd.LoadInt32x8(&hdB[k&1])), acq)
-			pw, pv = next, nexv
-			k++
-		}
-		dst[r] = hsum(acc)
-		dst[s] = hsum(acq)
-	}
 }
 
 // q4PairTwo is q4Pair for two weight rows and one activation vector.
