@@ -83,7 +83,7 @@ func TestQ6KMatchesPreviousKernel(t *testing.T) {
 	})
 }
 
-// rowsQ6_K walks four or two rows at a time (and the rows left over
+// rowsQ6_K walks four rows at a time (and the rows left over
 // alone): every row range gives each row what the one-row kernel gives it.
 func TestQ6KRowRanges(t *testing.T) {
 	q6kPaths(t, func(t *testing.T) {
@@ -253,8 +253,8 @@ func TestQ6KStreamTiming(t *testing.T) {
 		name string
 		f    func([]float32, Matrix, *prepared, int, int)
 		u512 bool
-	}{{"avx2 one", rowsQ6_KOne, false}, {"avx2 two", rowsQ6_KTwo, false}, {"avx2 four", rowsQ6_KFour, false},
-		{"avx512 one", rowsQ6_KOne, true}, {"avx512 two", rowsQ6_KTwo, true}, {"512 four", rowsQ6_KFour, true}}
+	}{{"avx2 one", rowsQ6_KOne, false}, {"avx2 four", rowsQ6_KFour, false},
+		{"avx512 one", rowsQ6_KOne, true}, {"512 four", rowsQ6_KFour, true}}
 	best := make([]time.Duration, len(fs))
 	for round := range 12 {
 		for i, f := range fs {

@@ -91,13 +91,13 @@ func q6kHalfBits(h uint16) uint32 {
 // Several rows are walked in step, each with its own accumulator and the
 // float operations of the one-row kernel in the same order (the same
 // results, bit for bit): rowsQ6_KFour when a row is at most q6kGroup
-// blocks and there are four rows or more, otherwise rowsQ6_KTwo.
+// blocks and there are four rows or more, otherwise rowsQ6_KOne.
 func rowsQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	if m.Cols/256 <= q6kGroup && hi-lo >= 4 {
 		rowsQ6_KFour(dst, m, p, lo, hi)
 		return
 	}
-	rowsQ6_KTwo(dst, m, p, lo, hi)
+	rowsQ6_KOne(dst, m, p, lo, hi)
 }
 
 // q6kChunk is how many blocks rowsQ6_KFour's two pairs of rows take in
@@ -108,19 +108,19 @@ const q6kChunk = 4
 // lo+q+i, lo+2q+i, lo+3q+i): two pairs of rows take turns every q6kChunk
 // blocks through q6kBlocksTwo (or q6kBlocks512Two), four memory streams
 // per thread. On 40 distinct 2048×5632 matrices with two threads
-// (TestQ6KStreamTiming) it takes 10-15 % less time than rowsQ6_KTwo, which
-// takes 10-20 % less than rowsQ6_KOne. The rows left over go to
-// rowsQ6_KTwo.
+// (TestQ6KStreamTiming) it took 10-15 % less time than two rows in step,
+// which took 10-20 % less than rowsQ6_KOne. The rows left over (at most
+// three) go to rowsQ6_KOne.
 func rowsQ6_KFour(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	archsimd.ClearAVXUpperBits() // see rowsQ4_K
 	nb := m.Cols / 256
 	q := (hi - lo) / 4
 	if nb == 0 || q == 0 || nb > q6kGroup {
-		rowsQ6_KTwo(dst, m, p, lo, hi)
+		rowsQ6_KOne(dst, m, p, lo, hi)
 		return
 	}
 	if rest := lo + 4*q; rest < hi {
-		rowsQ6_KTwo(dst, m, p, rest, hi)
+		rowsQ6_KOne(dst, m, p, rest, hi)
 		archsimd.ClearAVXUpperBits()
 	}
 	tab := q6kHalfTable()
@@ -147,62 +147,6 @@ func rowsQ6_KFour(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		dst[r1] = hsum(a1)
 		dst[r2] = hsum(a2)
 		dst[r3] = hsum(a3)
-	}
-}
-
-// rowsQ6_KTwo walks the two halves of the range in step (rows lo+i and
-// mid+i together, q6kBlocksTwo or q6kBlocks512Two): two memory streams per
-// thread for the hardware prefetcher, and the activations loaded once for
-// both rows. An odd last row goes through rowsQ6_KOne.
-func rowsQ6_KTwo(dst []float32, m Matrix, p *prepared, lo, hi int) {
-	archsimd.ClearAVXUpperBits() // see rowsQ4_K
-	nb := m.Cols / 256
-	if nb == 0 || lo >= hi {
-		return
-	}
-	n2 := (hi - lo) / 2
-	if (hi-lo)%2 == 1 {
-		rowsQ6_KOne(dst, m, p, hi-1, hi)
-		archsimd.ClearAVXUpperBits()
-	}
-	if n2 == 0 {
-		return
-	}
-	mid := lo + n2
-	tab := q6kHalfTable()
-	var kd [q6kGroup + 8]float32 // the activations' block scales, padded
-	blocks := q6kBlocksTwo
-	if q6kUse512 {
-		blocks = q6kBlocks512Two
-	}
-	x := p.q8k[:nb]
-	px := unsafe.Pointer(&x[0])
-	if nb <= q6kGroup {
-		for i := 0; i < nb; i += 8 {
-			archsimd.LoadFloat32x8Slice(p.kd[i:]).StoreSlice(kd[i:])
-		}
-		for i := range n2 {
-			r, s := lo+i, mid+i
-			a, b := blocks(unsafe.Pointer(&m.Data[r*m.rowBytes]), unsafe.Pointer(&m.Data[s*m.rowBytes]), px, tab, &kd, nb, archsimd.Float32x8{}, archsimd.Float32x8{})
-			dst[r] = hsum(a)
-			dst[s] = hsum(b)
-		}
-		return
-	}
-	for i := range n2 {
-		r, s := lo+i, mid+i
-		w := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[r*m.rowBytes])), nb)
-		v := unsafe.Slice((*blockQ6K)(unsafe.Pointer(&m.Data[s*m.rowBytes])), nb)
-		a, b := archsimd.Float32x8{}, archsimd.Float32x8{}
-		for c := 0; c < nb; c += q6kGroup {
-			n := min(q6kGroup, nb-c)
-			for i := 0; i < n; i += 8 {
-				archsimd.LoadFloat32x8Slice(p.kd[c+i:]).StoreSlice(kd[i:])
-			}
-			a, b = blocks(unsafe.Pointer(&w[c]), unsafe.Pointer(&v[c]), unsafe.Pointer(&x[c]), tab, &kd, n, a, b)
-		}
-		dst[r] = hsum(a)
-		dst[s] = hsum(b)
 	}
 }
 
