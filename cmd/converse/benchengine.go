@@ -31,6 +31,7 @@ func (c *BenchEngineCommand) Run(ctx context.Context, args []string) error {
 	prompt := fs.Int("prompt", 64, "prompt tokens to prefill")
 	decode := fs.Int("tokens", 32, "tokens to generate")
 	threads := fs.Int("threads", 0, "threads per matrix product (0: all cores)")
+	noPack := fs.Bool("no-pack", false, "read every weight in place from the file, even where a packed copy is faster")
 	synthetic := fs.String("synthetic", "", "first write FILE (unless it exists) as a random-weight model of this shape and mix: "+strings.Join(synth.Names(), ", "))
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -51,11 +52,13 @@ func (c *BenchEngineCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer f.Close()
-	m, err := llama.New(f, llama.Options{Threads: *threads})
+	loadStart := time.Now()
+	m, err := llama.New(f, llama.Options{Threads: *threads, NoPack: *noPack})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	load := time.Since(loadStart)
 	var weights uint64
 	types := map[gguf.Type]uint64{}
 	for _, t := range f.Tensors {
@@ -95,6 +98,7 @@ func (c *BenchEngineCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "  %s %.1f MB", t, float64(n)/1e6)
 	}
 	fmt.Fprintf(w, "\nkernels       %s, %d threads of %d cores\n", kernels.Accel(), max(*threads, runtime.GOMAXPROCS(0)), runtime.NumCPU())
+	fmt.Fprintf(w, "load          %v\n", load.Round(time.Millisecond))
 	fmt.Fprintf(w, "prompt        %d tokens in %v: %.1f tokens/s\n", *prompt, prefill.Round(time.Millisecond), float64(*prompt)/prefill.Seconds())
 	fmt.Fprintf(w, "decode        %d tokens in %v: %.1f tokens/s\n", *decode, gen.Round(time.Millisecond), float64(*decode)/gen.Seconds())
 	fmt.Fprintf(w, "bandwidth     %.1f GB/s measured; decode bound %.1f tokens/s (each token reads every weight once)\n",

@@ -38,7 +38,7 @@ func (p *Pool) MatMuls(xs [][]float32, bs ...Batch) {
 		if len(bt.Dst) != len(xs) {
 			panic(fmt.Sprintf("kernels: MatMuls of %d vectors into %d outputs", len(xs), len(bt.Dst)))
 		}
-		ks[i] = kernelFor(bt.M.Type)
+		ks[i] = kernelOf(bt.M)
 		for b, x := range xs {
 			checkShape(bt.Dst[b], bt.M, x)
 			preps[b].prepare(x, ks[i])

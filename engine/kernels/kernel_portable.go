@@ -20,3 +20,9 @@ func QuantizesActivations(t gguf.Type) bool { return false }
 
 // clearUpper has nothing to do without SIMD kernels.
 func clearUpper() {}
+
+// canPack reports that this build has no packed layouts (see Pack).
+func canPack(gguf.Type) bool { return false }
+
+// packedKernel is never called in this build: Pack packs nothing.
+func packedKernel(t gguf.Type) kernel { panic("kernels: no packed kernel for " + t.String()) }

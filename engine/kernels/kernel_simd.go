@@ -48,6 +48,9 @@ func Accel() string {
 		if q4kUse512 && q6kUse512 {
 			s += "; AVX-512 for Q4_K and Q6_K matrix-vector products"
 		}
+		if packVNNI {
+			s += "; AVX-512 VNNI on packed Q8_0 and Q4_0 weights"
+		}
 		return s
 	}
 	return "portable Go (CPU lacks AVX2/FMA)"

@@ -16,6 +16,8 @@ type Matrix struct {
 	Rows, Cols int
 	Data       []byte
 	rowBytes   int
+	// packed says Data is in the packed layout of Pack, not GGUF's.
+	packed bool
 }
 
 // NewMatrix checks that data holds exactly rows×cols values of type t and
@@ -31,8 +33,16 @@ func NewMatrix(t gguf.Type, rows, cols int, data []byte) (Matrix, error) {
 	return Matrix{Type: t, Rows: rows, Cols: cols, Data: data, rowBytes: rb}, nil
 }
 
-// Row returns the encoded bytes of row i.
-func (m Matrix) Row(i int) []byte { return m.Data[i*m.rowBytes : (i+1)*m.rowBytes] }
+// Row returns the encoded bytes of row i, in GGUF's block layout (a copy,
+// for a packed Matrix).
+func (m Matrix) Row(i int) []byte {
+	if m.packed {
+		row := make([]byte, m.rowBytes)
+		unpackRow(row, m, i)
+		return row
+	}
+	return m.Data[i*m.rowBytes : (i+1)*m.rowBytes]
+}
 
 // DequantizeRow decodes row i into dst, which must have length m.Cols.
 func (m Matrix) DequantizeRow(i int, dst []float32) error {
@@ -52,7 +62,7 @@ const parallelMin = 1 << 16
 // Pool reuses a fixed set instead, which is what a forward pass wants.
 func MatVec(dst []float32, m Matrix, x []float32, threads int) {
 	checkShape(dst, m, x)
-	k := kernelFor(m.Type)
+	k := kernelOf(m)
 	var p prepared
 	p.prepare(x, k)
 	if threads <= 0 {
@@ -65,10 +75,11 @@ func MatVec(dst []float32, m Matrix, x []float32, threads int) {
 		k.rows(dst, m, &p, 0, m.Rows)
 		return
 	}
-	// Chunks are a multiple of 8 rows so workers never write to neighbouring
-	// elements of dst within one cache line more than once per chunk.
+	// Chunks are a multiple of 16 rows: workers never write to neighbouring
+	// elements of dst within one cache line more than once per chunk, and
+	// a packed matrix's groups of 16 rows stay whole.
 	chunk := (m.Rows + threads - 1) / threads
-	chunk = (chunk + 7) &^ 7
+	chunk = (chunk + 15) &^ 15
 	var wg sync.WaitGroup
 	for lo := chunk; lo < m.Rows; lo += chunk {
 		hi := min(lo+chunk, m.Rows)
@@ -109,6 +120,10 @@ type prepared struct {
 	// kd holds the Q8_K block scales contiguously, zero-padded to a
 	// multiple of 8, for kernels that load eight of them at once.
 	kd []float32
+	// qc holds, for the packed kernels (prepQ8Sums), −128·Σq of each Q8_0
+	// block of q8 in qc[0:n] and −8·Σq in qc[n:2n]: the corrections for
+	// weights stored plus 128 (Q8_0) or as nibbles 0..15 (Q4_0).
+	qc []int32
 	// made records which prep functions have run (bit per prepKind).
 	made uint8
 }
@@ -129,6 +144,7 @@ const (
 	formF32 = iota
 	formQ8_0
 	formQ8K
+	formQ8Sums
 )
 
 // kernel is one type's rows product: rows sets dst[lo:hi] to the products of
@@ -142,6 +158,15 @@ type kernel struct {
 	// (ps[b] into dst[b]), reusing each weight block's decoding; it must
 	// give exactly what rows gives for each vector.
 	batch func(dst [][]float32, m Matrix, ps []prepared, lo, hi int)
+}
+
+// kernelOf returns the kernel for m: the one for its packed layout if it is
+// packed (see Pack), else kernelFor its type.
+func kernelOf(m Matrix) kernel {
+	if m.packed {
+		return packedKernel(m.Type)
+	}
+	return kernelFor(m.Type)
 }
 
 // kernelFor returns the fastest kernel built in for t: the SIMD one when this

@@ -210,7 +210,7 @@ func (p *Pool) MatVecs(x []float32, ps ...Product) {
 	var weight, rows int
 	for i, pr := range ps {
 		checkShape(pr.Dst, pr.M, x)
-		ks[i] = kernelFor(pr.M.Type)
+		ks[i] = kernelOf(pr.M)
 		prep.prepare(x, ks[i])
 		weight += len(pr.M.Data)
 		rows += pr.M.Rows
@@ -223,9 +223,9 @@ func (p *Pool) MatVecs(x []float32, ps ...Product) {
 		return
 	}
 	// About four units per thread lets an idle thread take over from a
-	// slow one; units are whole multiples of 8 rows (see MatVec).
+	// slow one; units are whole multiples of 16 rows (see MatVec).
 	per := (rows + 4*threads - 1) / (4 * threads)
-	per = max(8, (per+7)&^7)
+	per = max(16, (per+15)&^15)
 	var starts [5]int // first unit of each product, then the total
 	for i, pr := range ps {
 		starts[i+1] = starts[i] + (pr.M.Rows+per-1)/per

@@ -37,10 +37,16 @@ type Options struct {
 	// (0: GOMAXPROCS). They are started once, by New, and shared by all
 	// States of the Model.
 	Threads int
+	// NoPack keeps every weight matrix in place in f, even those a faster
+	// kernel of this build and CPU would read from a packed copy (see
+	// kernels.Pack: Q8_0 and Q4_0 with AVX-512 VNNI).
+	NoPack bool
 }
 
 // New builds the Model stored in f. Weight matrices are used in place from
-// f; small vectors (norms, biases) are decoded to float32 copies.
+// f, or copied once into a kernel's packed layout (kernels.Pack) unless
+// opts.NoPack; the token embeddings are always read in place. Small vectors
+// (norms, biases) are decoded to float32 copies.
 func New(f *gguf.File, opts Options) (*Model, error) {
 	c, err := ConfigFrom(f)
 	if err != nil {
@@ -85,6 +91,15 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 	}
 	if l.err != nil {
 		return nil, l.err
+	}
+	if !opts.NoPack {
+		m.output = kernels.Pack(m.output)
+		for i := range m.layers {
+			ly := &m.layers[i]
+			for _, w := range []*kernels.Matrix{&ly.q, &ly.k, &ly.v, &ly.o, &ly.gate, &ly.up, &ly.down} {
+				*w = kernels.Pack(*w)
+			}
+		}
 	}
 	m.invFreq = make([]float64, c.RopeDim/2)
 	for i := range m.invFreq {

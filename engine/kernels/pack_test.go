@@ -1,0 +1,222 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/converse-project/converse/engine/gguf"
+)
+
+// packTestMatrix returns a rows×cols matrix of typ with gaussian weights,
+// and with zero, negative tiny (subnormal fp16) scales in some blocks.
+func packTestMatrix(t *testing.T, r *rand.Rand, typ gguf.Type, rows, cols int) Matrix {
+	t.Helper()
+	w := randomVector(r, rows*cols)
+	for i := range w {
+		switch (i / 32) % 5 {
+		case 1:
+			w[i] = 0
+		case 3:
+			w[i] = -abs32(w[i]) * 1e-4
+		}
+	}
+	enc, err := Quantize(typ, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMatrix(typ, rows, cols, slices.Clip(enc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// packAlways packs m whether or not this build and CPU have a packed kernel.
+func packAlways(m Matrix) Matrix {
+	out := make([]byte, len(m.Data))
+	for g := range m.Rows / packRows {
+		packGroup(out, m, g)
+	}
+	m.Data, m.packed = out, true
+	return m
+}
+
+// TestPackKeepsEveryWeight packs Q8_0 and Q4_0 matrices (in every build)
+// and reads every row back, byte for byte, and dequantised.
+func TestPackKeepsEveryWeight(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+		for _, shape := range [][2]int{{16, 32}, {32, 96}, {48, 2048}} {
+			m := packTestMatrix(t, r, typ, shape[0], shape[1])
+			pm := packAlways(m)
+			if slices.Equal(pm.Data, m.Data) {
+				t.Fatalf("%v %v: packing changed nothing", typ, shape)
+			}
+			a, b := make([]float32, m.Cols), make([]float32, m.Cols)
+			for i := range m.Rows {
+				if !slices.Equal(pm.Row(i), m.Row(i)) {
+					t.Fatalf("%v %v: row %d differs after packing", typ, shape, i)
+				}
+				if err := pm.DequantizeRow(i, a); err != nil {
+					t.Fatal(err)
+				}
+				m.DequantizeRow(i, b)
+				if !slices.Equal(a, b) {
+					t.Fatalf("%v %v: row %d dequantises differently after packing", typ, shape, i)
+				}
+			}
+		}
+	}
+}
+
+// packedRef is the packed kernels' arithmetic in Go, on the unpacked
+// matrix: per block, the exact integer dot product of the weights and the
+// Q8_0 activations, times (weight scale × activation scale), added to the
+// row's sum, every step rounded to float32 in this order.
+func packedRef(m Matrix, p *prepared, i int) float32 {
+	row := m.Row(i)
+	var acc float32
+	for b := range m.Cols / 32 {
+		xq := &p.q8[b].qs
+		var dot int32
+		var dw float32
+		switch m.Type {
+		case gguf.TypeQ8_0:
+			blk := row[34*b:][:34]
+			dw = halfToFloat(binary.LittleEndian.Uint16(blk))
+			for j := range 32 {
+				dot += int32(int8(blk[2+j])) * int32(xq[j])
+			}
+		case gguf.TypeQ4_0:
+			blk := row[18*b:][:18]
+			dw = halfToFloat(binary.LittleEndian.Uint16(blk))
+			for j := range 16 {
+				dot += (int32(blk[2+j]&15)-8)*int32(xq[j]) + (int32(blk[2+j]>>4)-8)*int32(xq[16+j])
+			}
+		}
+		s := float32(dw * p.q8d[b])
+		acc = float32(acc + float32(float32(dot)*s))
+	}
+	return acc
+}
+
+// TestPackedKernelsMatchTheirArithmetic runs the packed Q8_0 and Q4_0
+// kernels (where this build and CPU have them) over every row range of
+// small matrices and over whole products on 1–3 threads, and checks every
+// result bit for bit against packedRef, and packedRef against the
+// unpacked kernel of this build within float32 summation error.
+func TestPackedKernelsMatchTheirArithmetic(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+		if !canPack(typ) {
+			t.Skipf("no packed %v kernel in this build or on this CPU (%s)", typ, Accel())
+		}
+		for _, shape := range [][2]int{{16, 32}, {48, 96}, {64, 32 * 131}, {256, 2048}} {
+			t.Run(fmt.Sprintf("%v/%dx%d", typ, shape[0], shape[1]), func(t *testing.T) {
+				rows, cols := shape[0], shape[1]
+				m := packTestMatrix(t, r, typ, rows, cols)
+				pm := Pack(m)
+				if !pm.Packed() {
+					t.Fatal("Pack did not pack")
+				}
+				x := randomVector(r, cols)
+				k := kernelOf(pm)
+				var p prepared
+				p.prepare(x, k)
+				want := make([]float32, rows)
+				for i := range rows {
+					want[i] = packedRef(m, &p, i)
+				}
+				// The unpacked kernel sums in another order.
+				plain := make([]float32, rows)
+				MatVec(plain, m, x, 1)
+				for i := range rows {
+					var bound float64
+					row := make([]float32, cols)
+					m.DequantizeRow(i, row)
+					for j, w := range row {
+						bound += math.Abs(float64(w) * float64(x[j]))
+					}
+					if d := math.Abs(float64(want[i] - plain[i])); d > 1e-5*bound+1e-30 {
+						t.Fatalf("row %d: reference %v, unpacked kernel %v", i, want[i], plain[i])
+					}
+				}
+				same := func(what string, got []float32, lo, hi int) {
+					t.Helper()
+					for i := lo; i < hi; i++ {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s: row %d is %v, want %v", what, i, got[i], want[i])
+						}
+					}
+				}
+				for _, threads := range []int{1, 2, 3} {
+					got := make([]float32, rows)
+					MatVec(got, pm, x, threads)
+					same(fmt.Sprintf("MatVec on %d threads", threads), got, 0, rows)
+				}
+				if rows > 64 {
+					return
+				}
+				got := make([]float32, rows)
+				for lo := 0; lo <= rows; lo++ {
+					for hi := lo; hi <= rows; hi++ {
+						for i := range got {
+							got[i] = float32(math.NaN())
+						}
+						k.rows(got, pm, &p, lo, hi)
+						same(fmt.Sprintf("rows %d..%d", lo, hi), got, lo, hi)
+						if lo > 0 && !math.IsNaN(float64(got[lo-1])) || hi < rows && !math.IsNaN(float64(got[hi])) {
+							t.Fatalf("rows %d..%d wrote outside the range", lo, hi)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestPackedMatMulsMatchMatVec checks that a batch through a Pool gives
+// every vector exactly what MatVec gives it, on packed matrices mixed with
+// an unpacked one in one call.
+func TestPackedMatMulsMatchMatVec(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	if !canPack(gguf.TypeQ8_0) || !canPack(gguf.TypeQ4_0) {
+		t.Skipf("no packed kernels in this build or on this CPU (%s)", Accel())
+	}
+	const cols = 512
+	m8 := Pack(packTestMatrix(t, r, gguf.TypeQ8_0, 320, cols))
+	m4 := Pack(packTestMatrix(t, r, gguf.TypeQ4_0, 96, cols))
+	mk := packTestMatrix(t, r, gguf.TypeQ4_K, 40, cols)
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(threads)
+		for _, n := range []int{1, 3, 5} {
+			xs := make([][]float32, n)
+			for b := range xs {
+				xs[b] = randomVector(r, cols)
+			}
+			bs := []Batch{{M: m8}, {M: m4}, {M: mk}}
+			for i := range bs {
+				for range n {
+					bs[i].Dst = append(bs[i].Dst, make([]float32, bs[i].M.Rows))
+				}
+			}
+			p.MatMuls(xs, bs...)
+			for _, bt := range bs {
+				for b, x := range xs {
+					want := make([]float32, bt.M.Rows)
+					p.MatVec(want, bt.M, x)
+					for i := range want {
+						if math.Float32bits(bt.Dst[b][i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%d threads, %d vectors, %v: vector %d row %d is %v, MatVec %v", threads, n, bt.M.Type, b, i, bt.Dst[b][i], want[i])
+						}
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}
