@@ -31,7 +31,7 @@ func simdKernel(t gguf.Type) (kernel, bool) {
 	case gguf.TypeQ8_0:
 		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ8_0, batch: rowsQ8_0Batch}, true
 	case gguf.TypeQ4_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsQ4_0, batch: rowsQ4_0Batch}, true
+		return kernel{prep: prepQ4_0, form: formQ4_0, rows: rowsQ4_0, batch: rowsQ4_0Batch}, true
 	case gguf.TypeQ4_K:
 		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsQ4_K, batch: rowsQ4_KBatch}, true
 	case gguf.TypeQ6_K:
@@ -75,29 +75,48 @@ var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
 	return &t
 })
 
-// prepQ8_0 quantises the activations to Q8_0 for rowsQ8_0 and rowsQ4_0.
-// With n blocks and n8 = n rounded up to a multiple of 8:
-//   - p.q8[0:n] are the blocks, p.q8[n:n8] zero blocks (so whole groups of
-//     eight can be read), and p.q8[n8:2·n8] the same values laid out for
-//     Q4_0 weights: for each pair of blocks (i, i+1), q8[n8+i] holds the
-//     first 16 values of block i then those of block i+1, and q8[n8+i+1]
-//     their last 16 values (a Q4_0 block keeps values j and j+16 in one
-//     byte); their d is unused;
-//   - p.q8d[0:n8] are the block scales as float32 (zero-padded),
-//     p.q8d[n8:2·n8] the same scales in the order a group of eight Q4_0
-//     blocks reduces to (q4Order), and p.q8d[2·n8:3·n8], in that order,
-//     −8·d·Σq per block: a Q4_0 weight is its nibble minus 8, and the −8 is
-//     applied once per block through the activations' sum.
+// prepQ8_0 quantises the activations to Q8_0 for rowsQ8_0 and the packed
+// kernels. With n blocks and n8 = n rounded up to a multiple of 8:
+//   - p.q8[0:n] are the blocks and p.q8[n:n8] zero blocks (so whole groups
+//     of eight can be read); p.q8[n8:2·n8] is room for prepQ4_0;
+//   - p.q8d[0:n8] are the block scales as float32 (zero-padded), and
+//     p.q8d[n8:3·n8] room for prepQ4_0;
+//   - p.qc[0:n] is −128·Σq of each block and p.qc[n:2n] −8·Σq, where the
+//     packed Q8_0 and Q4_0 kernels start their integer sums (vnni_simd.go).
 func prepQ8_0(p *prepared) {
-	archsimd.ClearAVXUpperBits() // scalar float code next: see hsum
 	n := len(p.f) / 32
 	n8 := (n + 7) &^ 7
-	q := quantizeQ8_0(p.f, make([]blockQ8_0, 0, 2*n8))[:2*n8]
+	q := make([]blockQ8_0, 2*n8)
+	qc := make([]int32, 2*n)
+	quantizeQ8_0SIMD(p.f, q, qc)
 	tab := halfTable()
 	d := make([]float32, 3*n8)
 	for i := range n {
 		d[i] = tab[q[i].d]
+		qc[i], qc[n+i] = -128*qc[i], -8*qc[i]
 	}
+	p.q8, p.q8d, p.qc = q, d, qc
+}
+
+// prepQ4_0 adds to the Q8_0 form (made first if need be) the forms rowsQ4_0
+// reads, with n8 as in prepQ8_0:
+//   - p.q8[n8:2·n8] the blocks' values laid out for Q4_0 weights: for each
+//     pair of blocks (i, i+1), q8[n8+i] holds the first 16 values of block
+//     i then those of block i+1, and q8[n8+i+1] their last 16 values (a
+//     Q4_0 block keeps values j and j+16 in one byte); their d is unused;
+//   - p.q8d[n8:2·n8] the scales in the order a group of eight Q4_0 blocks
+//     reduces to (q4Order), and p.q8d[2·n8:3·n8], in that order, −8·d·Σq
+//     per block: a Q4_0 weight is its nibble minus 8, and the −8 is applied
+//     once per block through the activations' sum.
+func prepQ4_0(p *prepared) {
+	if p.made&(1<<formQ8_0) == 0 {
+		prepQ8_0(p)
+		p.made |= 1 << formQ8_0
+	}
+	archsimd.ClearAVXUpperBits() // scalar float code next: see hsum
+	n := len(p.f) / 32
+	n8 := (n + 7) &^ 7
+	q, d := p.q8, p.q8d
 	for i := 0; i < n8; i += 2 {
 		lo, hi := &q[n8+i].qs, &q[n8+i+1].qs
 		copy(lo[:16], q[i].qs[:16])
@@ -108,15 +127,12 @@ func prepQ8_0(p *prepared) {
 	for g := 0; g < n8; g += 8 {
 		for j, b := range q4Order {
 			i := g + b
-			var s int32
-			for _, v := range q[i].qs {
-				s += int32(v)
-			}
 			d[n8+g+j] = d[i]
-			d[2*n8+g+j] = -8 * d[i] * float32(s)
+			if i < n {
+				d[2*n8+g+j] = d[i] * float32(p.qc[n+i]) // −8·Σq·d
+			}
 		}
 	}
-	p.q8, p.q8d = q, d
 }
 
 // prepQ8K quantises the activations to Q8_K and lays their scales out

@@ -113,16 +113,16 @@ type prepared struct {
 	// q8 holds the Q8_0 blocks, and in SIMD builds the same values again
 	// in the order the Q4_0 kernel reads them; q8d their scales as float32,
 	// zero-padded to a multiple of 8 for kernels that load eight at once,
-	// plus the Q4_0 kernel's forms of them (see prepQ8_0).
+	// plus the Q4_0 kernel's forms of them (see prepQ8_0 and prepQ4_0).
 	q8  []blockQ8_0
 	q8d []float32
 	q8k []blockQ8K
 	// kd holds the Q8_K block scales contiguously, zero-padded to a
 	// multiple of 8, for kernels that load eight of them at once.
 	kd []float32
-	// qc holds, for the packed kernels (prepQ8Sums), −128·Σq of each Q8_0
-	// block of q8 in qc[0:n] and −8·Σq in qc[n:2n]: the corrections for
-	// weights stored plus 128 (Q8_0) or as nibbles 0..15 (Q4_0).
+	// qc holds, for the packed kernels, −128·Σq of each Q8_0 block of q8
+	// in qc[0:n] and −8·Σq in qc[n:2n]: the corrections for weights stored
+	// plus 128 (Q8_0) or as nibbles 0..15 (Q4_0); see prepQ8_0.
 	qc []int32
 	// made records which prep functions have run (bit per prepKind).
 	made uint8
@@ -144,7 +144,7 @@ const (
 	formF32 = iota
 	formQ8_0
 	formQ8K
-	formQ8Sums
+	formQ4_0
 )
 
 // kernel is one type's rows product: rows sets dst[lo:hi] to the products of

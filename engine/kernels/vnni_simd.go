@@ -26,9 +26,9 @@ func canPack(t gguf.Type) bool {
 func packedKernel(t gguf.Type) kernel {
 	switch t {
 	case gguf.TypeQ8_0:
-		return kernel{prep: prepQ8Sums, form: formQ8Sums, rows: rowsPackedQ8_0}
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ8_0}
 	case gguf.TypeQ4_0:
-		return kernel{prep: prepQ8Sums, form: formQ8Sums, rows: rowsPackedQ4_0}
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ4_0}
 	}
 	panic("kernels: no packed kernel for " + t.String())
 }
@@ -42,27 +42,6 @@ func vnniQ8_0(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, xd *float32, x
 
 //go:noescape
 func vnniQ4_0(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, xd *float32, xc *int32, dst *float32)
-
-// prepQ8Sums makes the Q8_0 form of the activations (if not yet made) and
-// the per-block corrections the packed kernels start their integer sums
-// from (prepared.qc).
-func prepQ8Sums(p *prepared) {
-	if p.made&(1<<formQ8_0) == 0 {
-		prepQ8_0(p)
-		p.made |= 1 << formQ8_0
-	}
-	archsimd.ClearAVXUpperBits() // scalar code next: see hsum
-	n := len(p.f) / 32
-	qc := make([]int32, 2*n)
-	for i := range n {
-		var s int32
-		for _, v := range p.q8[i].qs {
-			s += int32(v)
-		}
-		qc[i], qc[n+i] = -128*s, -8*s
-	}
-	p.qc = qc
-}
 
 func rowsPackedQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	rowsPacked(dst, m, p, lo, hi, vnniQ8_0, 0)

@@ -1,0 +1,75 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQuantizeQ8_0SIMDMatchesScalar checks the vector quantiser against
+// quantizeQ8_0 block for block, byte for byte, and its sums, on gaussian
+// values, exact halves after scaling (where round-to-even and math.Round
+// differ), zero, tiny and huge blocks.
+func TestQuantizeQ8_0SIMDMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for _, n := range []int{32, 64, 96, 2048, 5632} {
+		for _, kind := range []string{"gaussian", "halves", "zero", "tiny", "huge", "mixed"} {
+			x := randomVector(r, n)
+			for i := range x {
+				switch {
+				case kind == "halves":
+					// amax 127 gives d = 1 and id = 1: values k+0.5 stay exact.
+					x[i] = float32(r.IntN(254)-127) + 0.5
+					if i%32 == 0 {
+						x[i] = 127
+					}
+				case kind == "zero":
+					x[i] = 0
+				case kind == "tiny":
+					x[i] *= 1e-30
+				case kind == "huge":
+					x[i] *= 1e30
+				case kind == "mixed" && (i/32)%3 == 0:
+					x[i] = 0
+				case kind == "mixed" && (i/32)%3 == 1:
+					x[i] = float32(r.IntN(20)) - 9.5
+				}
+			}
+			want := quantizeQ8_0(x, nil)
+			got := make([]blockQ8_0, n/32)
+			sums := make([]int32, n/32)
+			quantizeQ8_0SIMD(x, got, sums)
+			for b := range want {
+				if got[b] != want[b] {
+					t.Fatalf("%d values, %s: block %d is %v, want %v", n, kind, b, got[b], want[b])
+				}
+				var s int32
+				for _, v := range want[b].qs {
+					s += int32(v)
+				}
+				if sums[b] != s {
+					t.Fatalf("%d values, %s: block %d sums to %d, want %d", n, kind, b, sums[b], s)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkQuantizeQ8_0 times quantising one 2048-value activation vector
+// (TinyLlama's width) with the vector and the scalar code.
+func BenchmarkQuantizeQ8_0(b *testing.B) {
+	x := randomVector(rand.New(rand.NewPCG(1, 2)), 2048)
+	q := make([]blockQ8_0, 64)
+	s := make([]int32, 64)
+	b.Run("simd", func(b *testing.B) {
+		for b.Loop() {
+			quantizeQ8_0SIMD(x, q, s)
+		}
+	})
+	b.Run("scalar", func(b *testing.B) {
+		for b.Loop() {
+			quantizeQ8_0(x, q)
+		}
+	})
+}
