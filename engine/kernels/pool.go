@@ -222,9 +222,12 @@ func (p *Pool) MatVecs(x []float32, ps ...Product) {
 		}
 		return
 	}
-	// About four units per thread lets an idle thread take over from a
-	// slow one; units are whole multiples of 16 rows (see MatVec).
-	per := (rows + 4*threads - 1) / (4 * threads)
+	// About sixteen units per thread let an idle thread take over from a
+	// slow one, and leave at most a small unit running alone at the end
+	// (four per thread: Q4_0 Llama 2 7B decode 4.15 -> 4.42 tokens/s,
+	// median of six alternating runs); units are whole multiples of 16
+	// rows (see MatVec).
+	per := (rows + 16*threads - 1) / (16 * threads)
 	per = max(16, (per+15)&^15)
 	var starts [5]int // first unit of each product, then the total
 	for i, pr := range ps {
