@@ -104,40 +104,12 @@ func sum8(s *[8]float32) float32 {
 }
 
 // expShifted sets x[i] = e^(x[i]−m) (every x[i] ≤ m) and returns their sum.
-// The exponential is Cephes' expf: e^x = 2^k · e^r with k = round(x·log2 e)
-// and |r| ≤ ln2/2, e^r by a degree-7 polynomial; relative error below 2e-7.
 func expShifted(x []float32, m float32) float32 {
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
-	archsimd.ClearAVXUpperBits()
-	mv := archsimd.BroadcastFloat32x8(m)
-	lowest := archsimd.BroadcastFloat32x8(-87.3)
+	archsimd.ClearAVXUpperBits() // before the call: see expAffine
+	i := expAffine(x, x, 1, -m)
 	var total archsimd.Float32x8
-	i := 0
-	// The loop body is exp8 written out: the compiler would not inline it.
-	for ; i+8 <= len(x); i += 8 {
-		v := archsimd.LoadFloat32x8Slice(x[i:]).Sub(mv)
-		// Below −87.3, where float32 e^x underflows, the result is 0.
-		under := v.Less(lowest)
-		v = v.Max(lowest)
-		k := v.Mul(archsimd.BroadcastFloat32x8(log2e)).RoundToEven()
-		r := k.MulAdd(archsimd.BroadcastFloat32x8(-ln2hi), v)
-		r = k.MulAdd(archsimd.BroadcastFloat32x8(-ln2lo), r)
-		p := archsimd.BroadcastFloat32x8(1.9875691500e-4)
-		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(1.3981999507e-3))
-		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(8.3334519073e-3))
-		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(4.1665795894e-2))
-		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(1.6666665459e-1))
-		p = p.MulAdd(r, archsimd.BroadcastFloat32x8(5.0000001201e-1))
-		p = p.MulAdd(r.Mul(r), r).Add(archsimd.BroadcastFloat32x8(1))
-		// 2^k: k+127 in the exponent field.
-		pow2 := k.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
-		e := archsimd.Float32x8{}.Merge(p.Mul(pow2), under)
-		e.StoreSlice(x[i:])
-		total = total.Add(e)
+	for j := 0; j < i; j += 8 {
+		total = total.Add(archsimd.LoadFloat32x8Slice(x[j:]))
 	}
 	var s [8]float32
 	total.Store(&s)
@@ -148,4 +120,72 @@ func expShifted(x []float32, m float32) float32 {
 		sum += x[i]
 	}
 	return sum
+}
+
+// expAffine sets dst[i] = e^(a·src[i] + b) for the whole groups of eight
+// and returns how many values it did (dst may be src). The exponential is
+// Cephes' expf: e^v = 2^k · e^r with k = round(v·log2 e) and |r| ≤ ln2/2,
+// e^r by a degree-7 polynomial; relative error below 2e-7. Below −87.3,
+// where float32 e^v underflows, it gives 0; above 88.3 (near the largest
+// float32, e^88.72) +Inf. (One loop for every caller: a function of one
+// vector is not inlined, and calling it per vector costs more than it
+// computes.) Callers clear the vector registers' upper halves before
+// calling: its prologue loads a and b with legacy-SSE moves, which cost
+// about 500 cycles each with the upper halves dirty (see hsum).
+func expAffine(dst, src []float32, a, b float32) int {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	archsimd.ClearAVXUpperBits()
+	av, bv := archsimd.BroadcastFloat32x8(a), archsimd.BroadcastFloat32x8(b)
+	lowest, highest := archsimd.BroadcastFloat32x8(-87.3), archsimd.BroadcastFloat32x8(88.3)
+	inf := archsimd.BroadcastFloat32x8(float32(math.Inf(1)))
+	l2e, lnhi, lnlo := archsimd.BroadcastFloat32x8(log2e), archsimd.BroadcastFloat32x8(-ln2hi), archsimd.BroadcastFloat32x8(-ln2lo)
+	c0, c1, c2 := archsimd.BroadcastFloat32x8(1.9875691500e-4), archsimd.BroadcastFloat32x8(1.3981999507e-3), archsimd.BroadcastFloat32x8(8.3334519073e-3)
+	c3, c4, c5 := archsimd.BroadcastFloat32x8(4.1665795894e-2), archsimd.BroadcastFloat32x8(1.6666665459e-1), archsimd.BroadcastFloat32x8(5.0000001201e-1)
+	one, bias := archsimd.BroadcastFloat32x8(1), archsimd.BroadcastInt32x8(127)
+	n := len(src) &^ 7
+	dst = dst[:n]
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadFloat32x8Slice(src[i:]).MulAdd(av, bv)
+		under, over := v.Less(lowest), v.Greater(highest)
+		v = v.Max(lowest).Min(highest)
+		k := v.Mul(l2e).RoundToEven()
+		r := k.MulAdd(lnhi, v)
+		r = k.MulAdd(lnlo, r)
+		p := c0.MulAdd(r, c1)
+		p = p.MulAdd(r, c2)
+		p = p.MulAdd(r, c3)
+		p = p.MulAdd(r, c4)
+		p = p.MulAdd(r, c5)
+		p = p.MulAdd(r.Mul(r), r).Add(one)
+		// 2^k: k+127 in the exponent field.
+		pow2 := k.ConvertToInt32().Add(bias).ShiftAllLeft(23).AsFloat32x8()
+		e := inf.Merge(archsimd.Float32x8{}.Merge(p.Mul(pow2), under), over)
+		e.StoreSlice(dst[i:])
+	}
+	return n
+}
+
+// swiGLUSIMD does SwiGLU's whole groups of eight and returns how many
+// values it did; the caller does the rest. e^−g goes through a buffer on
+// the stack, 256 values at a time.
+func swiGLUSIMD(dst, gate, up []float32) int {
+	var buf [256]float32
+	one := archsimd.BroadcastFloat32x8(1)
+	n := len(dst) &^ 7
+	for c := 0; c < n; c += len(buf) {
+		m := min(len(buf), n-c)
+		archsimd.ClearAVXUpperBits() // before the call: see expAffine
+		expAffine(buf[:m], gate[c:c+m], -1, 0)
+		for i := 0; i < m; i += 8 {
+			g := archsimd.LoadFloat32x8Slice(gate[c+i:])
+			e := archsimd.LoadFloat32x8Slice(buf[i:])
+			g.Div(one.Add(e)).Mul(archsimd.LoadFloat32x8Slice(up[c+i:])).StoreSlice(dst[c+i:])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return n
 }

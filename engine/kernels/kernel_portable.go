@@ -26,3 +26,6 @@ func canPack(gguf.Type) bool { return false }
 
 // packedKernel is never called in this build: Pack packs nothing.
 func packedKernel(t gguf.Type) kernel { panic("kernels: no packed kernel for " + t.String()) }
+
+// swiGLUVec leaves all of SwiGLU to the scalar loop in this build.
+func swiGLUVec(dst, gate, up []float32) int { return 0 }

@@ -420,3 +420,11 @@ func (c *halfConv) conv(h archsimd.Int32x8) archsimd.Float32x8 {
 // clearUpper clears the upper halves of the vector registers before scalar
 // float code (see hsum and SwiGLU).
 func clearUpper() { archsimd.ClearAVXUpperBits() }
+
+// swiGLUVec does SwiGLU's bulk in vectors where the CPU allows.
+func swiGLUVec(dst, gate, up []float32) int {
+	if !hasAVX2 {
+		return 0
+	}
+	return swiGLUSIMD(dst, gate, up)
+}
