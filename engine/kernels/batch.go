@@ -46,6 +46,12 @@ func (p *Pool) MatMuls(xs [][]float32, bs ...Batch) {
 		weight += len(bt.M.Data)
 		rows += bt.M.Rows
 	}
+	for _, k := range ks[:len(bs)] {
+		if k.prepBatch != nil && preps[0].made&(1<<formX4) == 0 {
+			k.prepBatch(preps)
+			preps[0].made |= 1 << formX4
+		}
+	}
 	// tile runs rows lo..hi-1 of matrix i for every vector, batchTile rows
 	// at a time so that each tile is fetched once and reused from cache.
 	tile := func(i, lo, hi int) {

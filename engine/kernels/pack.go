@@ -33,6 +33,15 @@ const packRows = 16
 // contiguous, so a thread reading a range of rows streams one run of
 // memory.
 
+// actX4 is one block of four activation vectors, interleaved for the
+// batched packed kernels (see vnni_amd64.s): their Q8_0 values, scales,
+// and integer-sum starts for Q8_0 (−128·Σq) and Q4_0 (−8·Σq) weights.
+type actX4 struct {
+	qs     [4][32]int8
+	d      [4]float32
+	c8, c4 [4]int32
+}
+
 // Pack returns m with its weights copied into the layout of the fastest
 // matrix-vector kernel this build has on this CPU, when that kernel needs a
 // layout of its own (Q8_0 and Q4_0 with AVX-512 VNNI, in a GOEXPERIMENT=simd
@@ -78,6 +87,7 @@ func packGroup(out []byte, m Matrix, g int) {
 	tb := packTileBytes(m.Type)
 	src := m.Data[g*packRows*m.rowBytes : (g+1)*packRows*m.rowBytes]
 	dst := out[g*nb*tb : (g+1)*nb*tb]
+	le := binary.LittleEndian
 	for b := range nb {
 		tile := dst[b*tb : (b+1)*tb]
 		for r := range packRows {
@@ -86,16 +96,13 @@ func packGroup(out []byte, m Matrix, g int) {
 				blk := src[r*m.rowBytes+34*b:][:34]
 				copy(tile[2*r:2*r+2], blk[:2])
 				for c := range 8 {
-					o := 32 + 64*c + 4*r
-					for i := range 4 {
-						tile[o+i] = blk[2+4*c+i] ^ 0x80
-					}
+					le.PutUint32(tile[32+64*c+4*r:], le.Uint32(blk[2+4*c:])^0x80808080)
 				}
 			case gguf.TypeQ4_0:
 				blk := src[r*m.rowBytes+18*b:][:18]
 				copy(tile[2*r:2*r+2], blk[:2])
 				for c := range 4 {
-					copy(tile[32+64*c+4*r:][:4], blk[2+4*c:][:4])
+					le.PutUint32(tile[32+64*c+4*r:], le.Uint32(blk[2+4*c:]))
 				}
 			}
 		}

@@ -193,7 +193,7 @@ func TestPackedMatMulsMatchMatVec(t *testing.T) {
 	mk := packTestMatrix(t, r, gguf.TypeQ4_K, 40, cols)
 	for _, threads := range []int{1, 2, 3} {
 		p := NewPool(threads)
-		for _, n := range []int{1, 3, 5} {
+		for _, n := range []int{1, 3, 4, 5, 9} {
 			xs := make([][]float32, n)
 			for b := range xs {
 				xs[b] = randomVector(r, cols)

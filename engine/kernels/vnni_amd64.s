@@ -160,3 +160,178 @@ q4block:
 q4done:
 	VZEROUPPER
 	RET
+
+// The batched kernels: the same products for four activation vectors at
+// once, each 64-byte chunk of weights loaded once and multiplied with all
+// four (prefill: the weights then come from memory once per four tokens
+// and from cache otherwise). Each vector's arithmetic is the one-vector
+// kernel's, step for step, so the results are the same bits. The
+// activations are interleaved per block (actX4, 176 bytes): the four
+// vectors' 32 values at 0, 32, 64, 96; their scales at 128; their Q8_0
+// corrections at 144 and Q4_0 corrections at 160 (int32).
+// Registers: SI tiles, DI activations, R13 blocks left, R8 groups left,
+// R9 blocks per row, R10 activations base, DX, R11, R12, R14 the four
+// dsts; Z0..Z3 float sums; Z4..Z11 integer sums (two per vector); Z12,
+// Z13, Z16, Z17 weights; Z14 scales; Z15 0x0f bytes; Z18 scratch.
+
+// DONE clears the vector registers' upper halves (Z16 and up too) and
+// returns.
+#define DONE \
+	VPXORD Z16, Z16, Z16; \
+	VPXORD Z17, Z17, Z17; \
+	VPXORD Z18, Z18, Z18; \
+	VZEROUPPER; \
+	RET
+
+// X4CHUNK multiplies the weights in W with the four vectors' activations
+// at offset O of the block, into integer sums A (Z4, Z6, Z8, Z10) or B
+// (Z5, Z7, Z9, Z11).
+#define X4CHUNK(W, O, I0, I1, I2, I3) \
+	VPDPBUSD.BCST O(DI), W, I0; \
+	VPDPBUSD.BCST (32+O)(DI), W, I1; \
+	VPDPBUSD.BCST (64+O)(DI), W, I2; \
+	VPDPBUSD.BCST (96+O)(DI), W, I3
+
+// X4START starts the four vectors' integer sums from their corrections
+// at offset C of the block.
+#define X4START(C) \
+	VPBROADCASTD C(DI), Z4; \
+	VPBROADCASTD (C+4)(DI), Z6; \
+	VPBROADCASTD (C+8)(DI), Z8; \
+	VPBROADCASTD (C+12)(DI), Z10; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z11, Z11, Z11
+
+// X4END adds one vector's block into its float sum ACC: integer sums I, J.
+#define X4END(I, J, D, ACC) \
+	VPADDD J, I, I; \
+	VCVTDQ2PS I, I; \
+	VMULPS.BCST D(DI), Z14, Z18; \
+	VMULPS Z18, I, I; \
+	VADDPS I, ACC, ACC
+
+#define X4ENDALL \
+	VCVTPH2PS (SI), Z14; \
+	X4END(Z4, Z5, 128, Z0); \
+	X4END(Z6, Z7, 132, Z1); \
+	X4END(Z8, Z9, 136, Z2); \
+	X4END(Z10, Z11, 140, Z3)
+
+#define X4GROUP \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	MOVQ R10, DI; \
+	MOVQ R9, R13
+
+#define X4STORE \
+	VMOVUPS Z0, (DX); \
+	VMOVUPS Z1, (R11); \
+	VMOVUPS Z2, (R12); \
+	VMOVUPS Z3, (R14); \
+	ADDQ $64, DX; \
+	ADDQ $64, R11; \
+	ADDQ $64, R12; \
+	ADDQ $64, R14
+
+// func vnniQ8_0x4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
+TEXT ·vnniQ8_0x4(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ groups+8(FP), R8
+	MOVQ nb+16(FP), R9
+	MOVQ a+24(FP), R10
+	MOVQ dst+32(FP), AX
+	MOVQ 0(AX), DX
+	MOVQ 8(AX), R11
+	MOVQ 16(AX), R12
+	MOVQ 24(AX), R14
+	TESTQ R8, R8
+	JZ q8x4done
+q8x4group:
+	X4GROUP
+q8x4block:
+	PREFETCHT0 4096(SI); PREFETCHT0 4160(SI); PREFETCHT0 4224(SI)
+	PREFETCHT0 4288(SI); PREFETCHT0 4352(SI); PREFETCHT0 4416(SI)
+	PREFETCHT0 4480(SI); PREFETCHT0 4544(SI); PREFETCHT0 4608(SI)
+	X4START(144)
+	VMOVDQU32 32(SI), Z12
+	VMOVDQU32 96(SI), Z13
+	X4CHUNK(Z12, 0, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z13, 4, Z5, Z7, Z9, Z11)
+	VMOVDQU32 160(SI), Z16
+	VMOVDQU32 224(SI), Z17
+	X4CHUNK(Z16, 8, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z17, 12, Z5, Z7, Z9, Z11)
+	VMOVDQU32 288(SI), Z12
+	VMOVDQU32 352(SI), Z13
+	X4CHUNK(Z12, 16, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z13, 20, Z5, Z7, Z9, Z11)
+	VMOVDQU32 416(SI), Z16
+	VMOVDQU32 480(SI), Z17
+	X4CHUNK(Z16, 24, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z17, 28, Z5, Z7, Z9, Z11)
+	X4ENDALL
+	ADDQ $544, SI
+	ADDQ $176, DI
+	DECQ R13
+	JNZ q8x4block
+	X4STORE
+	DECQ R8
+	JNZ q8x4group
+q8x4done:
+	DONE
+
+// X4NIBBLES splits the 64 bytes at OFF(SI) into low nibbles (LO) and high
+// nibbles (HI).
+#define X4NIBBLES(OFF, LO, HI) \
+	VMOVDQU32 OFF(SI), LO; \
+	VPSRLW $4, LO, HI; \
+	VPANDD Z15, LO, LO; \
+	VPANDD Z15, HI, HI
+
+// func vnniQ4_0x4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
+TEXT ·vnniQ4_0x4(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ groups+8(FP), R8
+	MOVQ nb+16(FP), R9
+	MOVQ a+24(FP), R10
+	MOVQ dst+32(FP), AX
+	MOVQ 0(AX), DX
+	MOVQ 8(AX), R11
+	MOVQ 16(AX), R12
+	MOVQ 24(AX), R14
+	TESTQ R8, R8
+	JZ q4x4done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z15
+q4x4group:
+	X4GROUP
+q4x4block:
+	PREFETCHT0 6144(SI); PREFETCHT0 6208(SI); PREFETCHT0 6272(SI)
+	PREFETCHT0 6336(SI); PREFETCHT0 6400(SI)
+	X4START(160)
+	X4NIBBLES(32, Z12, Z13)
+	X4CHUNK(Z12, 0, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z13, 16, Z5, Z7, Z9, Z11)
+	X4NIBBLES(96, Z16, Z17)
+	X4CHUNK(Z16, 4, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z17, 20, Z5, Z7, Z9, Z11)
+	X4NIBBLES(160, Z12, Z13)
+	X4CHUNK(Z12, 8, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z13, 24, Z5, Z7, Z9, Z11)
+	X4NIBBLES(224, Z16, Z17)
+	X4CHUNK(Z16, 12, Z4, Z6, Z8, Z10)
+	X4CHUNK(Z17, 28, Z5, Z7, Z9, Z11)
+	X4ENDALL
+	ADDQ $288, SI
+	ADDQ $176, DI
+	DECQ R13
+	JNZ q4x4block
+	X4STORE
+	DECQ R8
+	JNZ q4x4group
+q4x4done:
+	DONE

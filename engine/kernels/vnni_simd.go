@@ -26,9 +26,9 @@ func canPack(t gguf.Type) bool {
 func packedKernel(t gguf.Type) kernel {
 	switch t {
 	case gguf.TypeQ8_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ8_0}
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ8_0, batch: rowsPackedQ8_0Batch, prepBatch: prepX4}
 	case gguf.TypeQ4_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ4_0}
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ4_0, batch: rowsPackedQ4_0Batch, prepBatch: prepX4}
 	}
 	panic("kernels: no packed kernel for " + t.String())
 }
@@ -75,5 +75,70 @@ func rowsPacked(dst []float32, m Matrix, p *prepared, lo, hi int,
 		run(g, 1, &buf[0])
 		a, b := max(lo, g*packRows), min(hi, (g+1)*packRows)
 		copy(dst[a:b], buf[a-g*packRows:b-g*packRows])
+	}
+}
+
+//go:noescape
+func vnniQ8_0x4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
+
+//go:noescape
+func vnniQ4_0x4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
+
+// prepX4 interleaves the Q8_0 forms of each whole four of ps (ps[t:t+4]
+// into ps[t].x4) for the batched kernels, once per batch.
+func prepX4(ps []prepared) {
+	for t := 0; t+4 <= len(ps); t += 4 {
+		a := make([]actX4, len(ps[t].q8d)/3) // n8 blocks, zero-padded
+		interleaveX4(a[:len(ps[t].qc)/2], ps[t:t+4])
+		ps[t].x4 = a
+	}
+}
+
+// interleaveX4 lays out the Q8_0 forms of ps[0:4] for the batched kernels.
+func interleaveX4(a []actX4, ps []prepared) {
+	n := len(a)
+	for t := range 4 {
+		p := &ps[t]
+		for b := range a {
+			a[b].qs[t] = p.q8[b].qs
+			a[b].d[t] = p.q8d[b]
+			a[b].c8[t], a[b].c4[t] = p.qc[b], p.qc[n+b]
+		}
+	}
+}
+
+func rowsPackedQ8_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ8_0x4, rowsPackedQ8_0)
+}
+
+func rowsPackedQ4_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ4_0x4, rowsPackedQ4_0)
+}
+
+// rowsPackedBatch sets dst[t][lo:hi] for every vector t: four vectors at a
+// time with kern over the whole groups of the range (whose weights then
+// stay in cache from one four to the next), the rest with one.
+func rowsPackedBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int,
+	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *[4]*float32),
+	one func([]float32, Matrix, *prepared, int, int)) {
+	nb := m.Cols / 32
+	if lo >= hi {
+		return
+	}
+	t := 0
+	if lo%packRows == 0 && hi%packRows == 0 && len(ps) >= 4 {
+		tb := nb * packTileBytes(m.Type)
+		var a []actX4
+		for ; t+4 <= len(ps); t += 4 {
+			if a = ps[t].x4; len(a) < nb { // not made by prepX4
+				a = make([]actX4, nb)
+				interleaveX4(a, ps[t:t+4])
+			}
+			out := [4]*float32{&dst[t][lo], &dst[t+1][lo], &dst[t+2][lo], &dst[t+3][lo]}
+			kern(unsafe.Pointer(&m.Data[lo/packRows*tb]), (hi-lo)/packRows, nb, unsafe.Pointer(&a[0]), &out)
+		}
+	}
+	for ; t < len(ps); t++ {
+		one(dst[t], m, &ps[t], lo, hi)
 	}
 }
