@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // Magic is the four bytes every GGUF file starts with.
@@ -123,6 +124,30 @@ func (f *File) Close() error {
 		return fmt.Errorf("gguf: munmap: %w", err)
 	}
 	return nil
+}
+
+// Release tells the operating system that this process no longer needs
+// data, a part of a mapping made by Open (a tensor's Data, say, once its
+// weights were copied elsewhere), in memory: its pages leave the process's
+// resident set but stay in the page cache, and reading data again is still
+// valid (the pages come back). Only whole pages inside data are released.
+// It does nothing for a File made by Parse or for memory outside the
+// mapping.
+func (f *File) Release(data []byte) {
+	if f.mapping == nil || len(data) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.mapping)))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	if start < base || start+uintptr(len(data)) > base+uintptr(len(f.mapping)) {
+		return
+	}
+	page := uintptr(os.Getpagesize())
+	lo := (start - base + page - 1) &^ (page - 1)
+	hi := (start - base + uintptr(len(data))) &^ (page - 1)
+	if lo < hi {
+		syscall.Madvise(f.mapping[lo:hi], syscall.MADV_DONTNEED)
+	}
 }
 
 // Tensor returns the tensor called name.

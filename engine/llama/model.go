@@ -93,11 +93,20 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 		return nil, l.err
 	}
 	if !opts.NoPack {
-		m.output = kernels.Pack(m.output)
+		// The packed copies replace the file's pages in memory (the
+		// token embeddings, read in place, may share output's pages).
+		pack := func(w *kernels.Matrix, release bool) {
+			p := kernels.Pack(*w)
+			if p.Packed() && release {
+				f.Release(w.Data)
+			}
+			*w = p
+		}
+		pack(&m.output, &m.output.Data[0] != &m.embed.Data[0])
 		for i := range m.layers {
 			ly := &m.layers[i]
 			for _, w := range []*kernels.Matrix{&ly.q, &ly.k, &ly.v, &ly.o, &ly.gate, &ly.up, &ly.down} {
-				*w = kernels.Pack(*w)
+				pack(w, true)
 			}
 		}
 	}
