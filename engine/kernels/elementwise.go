@@ -26,3 +26,10 @@ func SwiGLU(dst, gate, up []float32) {
 		dst[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
 	}
 }
+
+// ClearUpper clears the upper halves of the vector registers (VZEROUPPER)
+// in a SIMD build, and does nothing otherwise. Scalar float code that may
+// run long after an asynchronous preemption (see SwiGLU), such as a
+// sampler over a large vocabulary, calls it first: the engine's sampler
+// test ran 17× slower without it.
+func ClearUpper() { clearUpper() }

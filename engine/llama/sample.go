@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/converse-project/converse/engine/kernels"
 )
 
 // SamplerConfig chooses how a Sampler picks tokens; the zero value is greedy
@@ -51,6 +53,7 @@ func NewSampler(cfg SamplerConfig) *Sampler {
 // sorting the whole vocabulary, since top-p and the draw almost always stop
 // within the first few dozen tokens.
 func (s *Sampler) Sample(logits []float32) int {
+	kernels.ClearUpper() // scalar float code next: see kernels.ClearUpper
 	if s.cfg.Temperature <= 0 || s.cfg.TopK == 1 {
 		return argmax(logits)
 	}
