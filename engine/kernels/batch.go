@@ -47,9 +47,9 @@ func (p *Pool) MatMuls(xs [][]float32, bs ...Batch) {
 		rows += bt.M.Rows
 	}
 	for _, k := range ks[:len(bs)] {
-		if k.prepBatch != nil && preps[0].made&(1<<formX4) == 0 {
+		if k.prepBatch != nil && preps[0].made&(1<<k.batchForm) == 0 {
 			k.prepBatch(preps)
-			preps[0].made |= 1 << formX4
+			preps[0].made |= 1 << k.batchForm
 		}
 	}
 	// tile runs rows lo..hi-1 of matrix i for every vector, batchTile rows

@@ -124,9 +124,13 @@ type prepared struct {
 	// in qc[0:n] and −8·Σq in qc[n:2n]: the corrections for weights stored
 	// plus 128 (Q8_0) or as nibbles 0..15 (Q4_0); see prepQ8_0.
 	qc []int32
+	// kbs holds the Q8_K blocks' sums per sub-block of 32 (eight per block).
+	kbs []int32
 	// x4, on the first of each four vectors of a batch, holds the four's
 	// Q8_0 forms interleaved for the batched packed kernels (prepX4).
 	x4 []actX4
+	// k4 is x4 for the Q8_K form (prepK4).
+	k4 []actK4
 	// made records which prep functions have run (bit per prepKind).
 	made uint8
 }
@@ -149,6 +153,7 @@ const (
 	formQ8K
 	formQ4_0
 	formX4
+	formK4
 )
 
 // kernel is one type's rows product: rows sets dst[lo:hi] to the products of
@@ -163,8 +168,9 @@ type kernel struct {
 	// give exactly what rows gives for each vector.
 	batch func(dst [][]float32, m Matrix, ps []prepared, lo, hi int)
 	// prepBatch, when set, makes a batch's joint form of its vectors once
-	// per MatMuls call (after every vector's prep), marked by formX4.
+	// per MatMuls call (after every vector's prep), marked by batchForm.
 	prepBatch func(ps []prepared)
+	batchForm uint8
 }
 
 // kernelOf returns the kernel for m: the one for its packed layout if it is

@@ -32,6 +32,18 @@ const packRows = 16
 // for Q8_0, 288 for Q4_0), and the tiles of one group of rows are
 // contiguous, so a thread reading a range of rows streams one run of
 // memory.
+//
+// Q4_K tiles cover 16 rows × 256 columns (one super-block of each row),
+// 2368 bytes (16 × 144 plus 64: the 6-bit scales and mins are spread to
+// bytes):
+//   - bytes 0..31 the rows' d, 32..63 their dmin (fp16);
+//   - bytes 64+16j+r the scale of sub-block j (of 32 columns) of row r,
+//     and 192+16j+r its min;
+//   - from byte 320, for each pair of sub-blocks (2jj, 2jj+1), eight
+//     64-byte chunks: chunk c holds the row's quant bytes 32jj+4c..+3 for
+//     row 0, then row 1, ... row 15, whose low nibbles are columns 4c..4c+3
+//     of sub-block 2jj and high nibbles those of sub-block 2jj+1 (as in
+//     ggml's block).
 
 // actX4 is one block of four activation vectors, interleaved for the
 // batched packed kernels (see vnni_amd64.s): their Q8_0 values, scales,
@@ -40,6 +52,15 @@ type actX4 struct {
 	qs     [4][32]int8
 	d      [4]float32
 	c8, c4 [4]int32
+}
+
+// actK4 is one super-block of four Q8_K activation vectors, interleaved
+// for the batched packed Q4_K kernel: their values, scales and sums per
+// sub-block of 32.
+type actK4 struct {
+	qs [4][256]int8
+	d  [4]float32
+	bs [4][8]int32
 }
 
 // Pack returns m with its weights copied into the layout of the fastest
@@ -51,10 +72,10 @@ type actX4 struct {
 // and no longer refers to m.Data. Packing reads every weight once, spread
 // over GOMAXPROCS goroutines.
 func Pack(m Matrix) Matrix {
-	if m.packed || !canPack(m.Type) || m.Rows == 0 || m.Cols == 0 || m.Rows%packRows != 0 || m.Cols%32 != 0 {
+	if m.packed || !canPack(m.Type) || m.Rows == 0 || m.Cols == 0 || m.Rows%packRows != 0 || m.Cols%packCols(m.Type) != 0 {
 		return m
 	}
-	out := make([]byte, len(m.Data))
+	out := make([]byte, m.Rows/packRows*m.Cols/packCols(m.Type)*packTileBytes(m.Type))
 	groups := m.Rows / packRows
 	workers := min(runtime.GOMAXPROCS(0), groups)
 	var wg sync.WaitGroup
@@ -73,17 +94,28 @@ func Pack(m Matrix) Matrix {
 // Packed reports whether m is in a kernel's own layout (see Pack).
 func (m Matrix) Packed() bool { return m.packed }
 
-// packTileBytes is the size of one packed tile of t (16 rows × 32 columns).
+// packCols is how many columns one packed tile of t covers.
+func packCols(t gguf.Type) int {
+	if t == gguf.TypeQ4_K {
+		return 256
+	}
+	return 32
+}
+
+// packTileBytes is the size of one packed tile of t (16 rows × packCols).
 func packTileBytes(t gguf.Type) int {
-	if t == gguf.TypeQ8_0 {
+	switch t {
+	case gguf.TypeQ8_0:
 		return packRows * 34
+	case gguf.TypeQ4_K:
+		return packRows*144 + 64
 	}
 	return packRows * 18
 }
 
 // packGroup writes the tiles of rows 16g..16g+15 of m into out.
 func packGroup(out []byte, m Matrix, g int) {
-	nb := m.Cols / 32
+	nb := m.Cols / packCols(m.Type)
 	tb := packTileBytes(m.Type)
 	src := m.Data[g*packRows*m.rowBytes : (g+1)*packRows*m.rowBytes]
 	dst := out[g*nb*tb : (g+1)*nb*tb]
@@ -104,6 +136,18 @@ func packGroup(out []byte, m Matrix, g int) {
 				for c := range 4 {
 					le.PutUint32(tile[32+64*c+4*r:], le.Uint32(blk[2+4*c:]))
 				}
+			case gguf.TypeQ4_K:
+				blk := src[r*m.rowBytes+144*b:][:144]
+				copy(tile[2*r:2*r+2], blk[0:2])
+				copy(tile[32+2*r:32+2*r+2], blk[2:4])
+				for j := range 8 {
+					tile[64+16*j+r], tile[192+16*j+r] = scaleMinK4(j, blk[4:16])
+				}
+				for jj := range 4 {
+					for c := range 8 {
+						le.PutUint32(tile[320+512*jj+64*c+4*r:], le.Uint32(blk[16+32*jj+4*c:]))
+					}
+				}
 			}
 		}
 	}
@@ -112,7 +156,7 @@ func packGroup(out []byte, m Matrix, g int) {
 // unpackRow writes row i of packed m in its type's own block layout into
 // dst (m.rowBytes long).
 func unpackRow(dst []byte, m Matrix, i int) {
-	nb := m.Cols / 32
+	nb := m.Cols / packCols(m.Type)
 	tb := packTileBytes(m.Type)
 	g, r := i/packRows, i%packRows
 	for b := range nb {
@@ -131,6 +175,27 @@ func unpackRow(dst []byte, m Matrix, i int) {
 			copy(blk[:2], tile[2*r:])
 			for c := range 4 {
 				copy(blk[2+4*c:][:4], tile[32+64*c+4*r:])
+			}
+		case gguf.TypeQ4_K:
+			blk := dst[144*b:][:144]
+			copy(blk[0:2], tile[2*r:])
+			copy(blk[2:4], tile[32+2*r:])
+			// The 6-bit scales and mins back into ggml's 12 bytes.
+			sc := blk[4:16]
+			for j := range 8 {
+				s, mn := tile[64+16*j+r], tile[192+16*j+r]
+				if j < 4 {
+					sc[j], sc[j+4] = s, mn
+				} else {
+					sc[j+4] = s&0xf | mn<<4
+					sc[j-4] |= s >> 4 << 6
+					sc[j] |= mn >> 4 << 6
+				}
+			}
+			for jj := range 4 {
+				for c := range 8 {
+					copy(blk[16+32*jj+4*c:][:4], tile[320+512*jj+64*c+4*r:])
+				}
 			}
 		}
 	}

@@ -37,7 +37,7 @@ func packTestMatrix(t *testing.T, r *rand.Rand, typ gguf.Type, rows, cols int) M
 
 // packAlways packs m whether or not this build and CPU have a packed kernel.
 func packAlways(m Matrix) Matrix {
-	out := make([]byte, len(m.Data))
+	out := make([]byte, m.Rows/packRows*m.Cols/packCols(m.Type)*packTileBytes(m.Type))
 	for g := range m.Rows / packRows {
 		packGroup(out, m, g)
 	}
@@ -49,8 +49,8 @@ func packAlways(m Matrix) Matrix {
 // and reads every row back, byte for byte, and dequantised.
 func TestPackKeepsEveryWeight(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
-		for _, shape := range [][2]int{{16, 32}, {32, 96}, {48, 2048}} {
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K} {
+		for _, shape := range [][2]int{{16, 256}, {32, 768}, {48, 2048}} {
 			m := packTestMatrix(t, r, typ, shape[0], shape[1])
 			pm := packAlways(m)
 			if slices.Equal(pm.Data, m.Data) {
@@ -78,6 +78,9 @@ func TestPackKeepsEveryWeight(t *testing.T) {
 // Q8_0 activations, times (weight scale × activation scale), added to the
 // row's sum, every step rounded to float32 in this order.
 func packedRef(m Matrix, p *prepared, i int) float32 {
+	if m.Type == gguf.TypeQ4_K {
+		return packedRefQ4K(m, p, i)
+	}
 	row := m.Row(i)
 	var acc float32
 	for b := range m.Cols / 32 {
@@ -104,6 +107,41 @@ func packedRef(m Matrix, p *prepared, i int) float32 {
 	return acc
 }
 
+// packedRefQ4K is packedRef for Q4_K: per super-block, the exact integer
+// sums of scale × sub-block dot product and of min × sub-block activation
+// sum, then acc = (acc + Isc·(d·dx)) − Imin·(dmin·dx), rounded step by
+// step.
+func packedRefQ4K(m Matrix, p *prepared, i int) float32 {
+	row := m.Row(i)
+	var acc float32
+	for b := range m.Cols / 256 {
+		blk, x := row[144*b:][:144], &p.q8k[b]
+		d := halfToFloat(binary.LittleEndian.Uint16(blk[0:]))
+		dmin := halfToFloat(binary.LittleEndian.Uint16(blk[2:]))
+		var isc, imin, xs int32
+		for j := range 8 {
+			sc, mn := scaleMinK4(j, blk[4:16])
+			var dot int32
+			for k := range 32 {
+				q := blk[16+32*(j/2)+k]
+				if j%2 == 1 {
+					q >>= 4
+				}
+				dot += int32(q&15) * int32(x.qs[32*j+k])
+			}
+			xs = 0
+			for k := range 32 {
+				xs += int32(x.qs[32*j+k])
+			}
+			isc += int32(sc) * dot
+			imin += int32(mn) * xs
+		}
+		acc = float32(acc + float32(float32(isc)*float32(d*x.d)))
+		acc = float32(acc - float32(float32(imin)*float32(dmin*x.d)))
+	}
+	return acc
+}
+
 // TestPackedKernelsMatchTheirArithmetic runs the packed Q8_0 and Q4_0
 // kernels (where this build and CPU have them) over every row range of
 // small matrices and over whole products on 1–3 threads, and checks every
@@ -111,11 +149,15 @@ func packedRef(m Matrix, p *prepared, i int) float32 {
 // unpacked kernel of this build within float32 summation error.
 func TestPackedKernelsMatchTheirArithmetic(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
-	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0} {
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K} {
 		if !canPack(typ) {
 			t.Skipf("no packed %v kernel in this build or on this CPU (%s)", typ, Accel())
 		}
-		for _, shape := range [][2]int{{16, 32}, {48, 96}, {64, 32 * 131}, {256, 2048}} {
+		shapes := [][2]int{{16, 32}, {48, 96}, {64, 32 * 131}, {256, 2048}}
+		if typ == gguf.TypeQ4_K {
+			shapes = [][2]int{{16, 256}, {48, 768}, {64, 256 * 11}, {256, 2048}}
+		}
+		for _, shape := range shapes {
 			t.Run(fmt.Sprintf("%v/%dx%d", typ, shape[0], shape[1]), func(t *testing.T) {
 				rows, cols := shape[0], shape[1]
 				m := packTestMatrix(t, r, typ, rows, cols)
@@ -180,17 +222,19 @@ func TestPackedKernelsMatchTheirArithmetic(t *testing.T) {
 }
 
 // TestPackedMatMulsMatchMatVec checks that a batch through a Pool gives
-// every vector exactly what MatVec gives it, on packed matrices mixed with
-// an unpacked one in one call.
+// every vector exactly what MatVec gives it, on packed Q8_0 and Q4_0
+// matrices mixed with an unpacked Q6_K one in one call, and on a packed
+// Q4_K one, for batches with and without whole fours.
 func TestPackedMatMulsMatchMatVec(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
-	if !canPack(gguf.TypeQ8_0) || !canPack(gguf.TypeQ4_0) {
+	if !canPack(gguf.TypeQ8_0) || !canPack(gguf.TypeQ4_0) || !canPack(gguf.TypeQ4_K) {
 		t.Skipf("no packed kernels in this build or on this CPU (%s)", Accel())
 	}
 	const cols = 512
 	m8 := Pack(packTestMatrix(t, r, gguf.TypeQ8_0, 320, cols))
 	m4 := Pack(packTestMatrix(t, r, gguf.TypeQ4_0, 96, cols))
-	mk := packTestMatrix(t, r, gguf.TypeQ4_K, 40, cols)
+	mk := packTestMatrix(t, r, gguf.TypeQ6_K, 40, cols)
+	mq := Pack(packTestMatrix(t, r, gguf.TypeQ4_K, 64, 4*cols))
 	for _, threads := range []int{1, 2, 3} {
 		p := NewPool(threads)
 		for _, n := range []int{1, 3, 4, 5, 9} {
@@ -199,6 +243,26 @@ func TestPackedMatMulsMatchMatVec(t *testing.T) {
 				xs[b] = randomVector(r, cols)
 			}
 			bs := []Batch{{M: m8}, {M: m4}, {M: mk}}
+			{ // Q4_K in a call of its own: wider rows.
+				wide := make([][]float32, n)
+				for b := range wide {
+					wide[b] = randomVector(r, 4*cols)
+				}
+				one := []Batch{{M: mq}}
+				for range n {
+					one[0].Dst = append(one[0].Dst, make([]float32, mq.Rows))
+				}
+				p.MatMuls(wide, one...)
+				for b, x := range wide {
+					want := make([]float32, mq.Rows)
+					p.MatVec(want, mq, x)
+					for i := range want {
+						if math.Float32bits(one[0].Dst[b][i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%d threads, %d vectors, Q4_K: vector %d row %d is %v, MatVec %v", threads, n, b, i, one[0].Dst[b][i], want[i])
+						}
+					}
+				}
+			}
 			for i := range bs {
 				for range n {
 					bs[i].Dst = append(bs[i].Dst, make([]float32, bs[i].M.Rows))

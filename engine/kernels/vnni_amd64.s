@@ -335,3 +335,208 @@ q4x4block:
 	JNZ q4x4group
 q4x4done:
 	DONE
+
+// The packed Q4_K kernels (tiles of 16 rows × 256 columns, see pack.go)
+// with Q8_K activations. Per super-block and vector: the integer dot of
+// each sub-block of 32 (unsigned nibbles × activations, VPDPBUSD) times its
+// scale, summed over the eight sub-blocks (Isc), and the mins times the
+// activations' sub-block sums (Imin), both exact in int32; then
+// acc = (acc + float(Isc)·(d·dx)) − float(Imin)·(dmin·dx), each step
+// rounded as in packedRefQ4K (pack_test.go).
+
+// K1CHUNK: chunk C of sub-block pair JJ of the tile at SI into the even
+// and odd sub-blocks' sums Z3 and Z4, activations at DI+XQ.
+#define K1CHUNK(JJ, C, XQ) \
+	VMOVDQU32 (320+512*JJ+64*C)(SI), Z5; \
+	VPSRLW $4, Z5, Z6; \
+	VPANDD Z27, Z5, Z5; \
+	VPANDD Z27, Z6, Z6; \
+	VPDPBUSD.BCST (XQ+64*JJ+4*C)(DI), Z5, Z3; \
+	VPDPBUSD.BCST (XQ+64*JJ+32+4*C)(DI), Z6, Z4
+
+// K1PAIR: sub-blocks 2JJ and 2JJ+1, scaled, into Z1.
+#define K1PAIR(JJ, XQ) \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	K1CHUNK(JJ, 0, XQ); K1CHUNK(JJ, 1, XQ); K1CHUNK(JJ, 2, XQ); K1CHUNK(JJ, 3, XQ); \
+	K1CHUNK(JJ, 4, XQ); K1CHUNK(JJ, 5, XQ); K1CHUNK(JJ, 6, XQ); K1CHUNK(JJ, 7, XQ); \
+	VPMOVZXBD (64+32*JJ)(SI), Z7; \
+	VPMULLD Z7, Z3, Z3; \
+	VPADDD Z3, Z1, Z1; \
+	VPMOVZXBD (64+32*JJ+16)(SI), Z7; \
+	VPMULLD Z7, Z4, Z4; \
+	VPADDD Z4, Z1, Z1
+
+// KMIN: sub-block J's mins times the activations' sum at OFF(BX) + 4J
+// into IMIN.
+#define KMIN(J, OFF, IMIN, T) \
+	VPMOVZXBD (192+16*J)(SI), T; \
+	VPMULLD.BCST (OFF+4*J)(BX), T, T; \
+	VPADDD T, IMIN, IMIN
+
+// func vnniQ4_K(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, bs *int32, dst *float32)
+// x: the Q8_K blocks (292 bytes: d, 256 values, 16 sums); bs: eight int32
+// sub-block sums per block.
+TEXT ·vnniQ4_K(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ groups+8(FP), R8
+	MOVQ nb+16(FP), R9
+	MOVQ x+24(FP), R10
+	MOVQ bs+32(FP), R11
+	MOVQ dst+40(FP), DX
+	TESTQ R8, R8
+	JZ k1done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z27
+k1group:
+	VPXORD Z0, Z0, Z0
+	MOVQ R10, DI
+	MOVQ R11, BX
+	MOVQ R9, R13
+k1block:
+	PREFETCHT0 4096(SI); PREFETCHT0 4160(SI); PREFETCHT0 4224(SI); PREFETCHT0 4288(SI)
+	PREFETCHT0 4352(SI); PREFETCHT0 4416(SI); PREFETCHT0 4480(SI); PREFETCHT0 4544(SI)
+	PREFETCHT0 4608(SI); PREFETCHT0 4672(SI); PREFETCHT0 4736(SI); PREFETCHT0 4800(SI)
+	PREFETCHT0 4864(SI); PREFETCHT0 4928(SI); PREFETCHT0 4992(SI); PREFETCHT0 5056(SI)
+	PREFETCHT0 5120(SI); PREFETCHT0 5184(SI); PREFETCHT0 5248(SI); PREFETCHT0 5312(SI)
+	PREFETCHT0 5376(SI); PREFETCHT0 5440(SI); PREFETCHT0 5504(SI); PREFETCHT0 5568(SI)
+	PREFETCHT0 5632(SI); PREFETCHT0 5696(SI); PREFETCHT0 5760(SI); PREFETCHT0 5824(SI)
+	PREFETCHT0 5888(SI); PREFETCHT0 5952(SI); PREFETCHT0 6016(SI); PREFETCHT0 6080(SI)
+	PREFETCHT0 6144(SI); PREFETCHT0 6208(SI); PREFETCHT0 6272(SI); PREFETCHT0 6336(SI)
+	PREFETCHT0 6400(SI)
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	K1PAIR(0, 4)
+	K1PAIR(1, 4)
+	K1PAIR(2, 4)
+	K1PAIR(3, 4)
+	KMIN(0, 0, Z2, Z7); KMIN(1, 0, Z2, Z7); KMIN(2, 0, Z2, Z7); KMIN(3, 0, Z2, Z7)
+	KMIN(4, 0, Z2, Z7); KMIN(5, 0, Z2, Z7); KMIN(6, 0, Z2, Z7); KMIN(7, 0, Z2, Z7)
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VCVTPH2PS 0(SI), Z8
+	VMULPS.BCST 0(DI), Z8, Z8
+	VCVTPH2PS 32(SI), Z9
+	VMULPS.BCST 0(DI), Z9, Z9
+	VMULPS Z8, Z1, Z1
+	VMULPS Z9, Z2, Z2
+	VADDPS Z1, Z0, Z0
+	VSUBPS Z2, Z0, Z0
+	ADDQ $2368, SI
+	ADDQ $292, DI
+	ADDQ $32, BX
+	DECQ R13
+	JNZ k1block
+	VMOVUPS Z0, (DX)
+	ADDQ $64, DX
+	DECQ R8
+	JNZ k1group
+k1done:
+	VPXORD Z27, Z27, Z27
+	VZEROUPPER
+	RET
+
+// The batched packed Q4_K kernel: four Q8_K activation vectors at once,
+// interleaved per super-block (actK4, 1168 bytes: their 256 values at
+// 256·v, scales at 1024, sub-block sums at 1040 + 32·v), each weight chunk
+// loaded once for all four; each vector's arithmetic is vnniQ4_K's.
+// Registers: Z0..Z3 float sums, Z4..Z7 Isc, Z12..Z19 the sub-block pair's
+// dot products (two per vector), Z20, Z21 nibbles, Z22, Z23 scales,
+// Z24, Z25 d·dx and dmin·dx, Z8, Z26 scratch, Z27 0x0f bytes.
+
+#define K4DOT(V, JJ, C, E, O) \
+	VPDPBUSD.BCST (256*V+64*JJ+4*C)(DI), Z20, E; \
+	VPDPBUSD.BCST (256*V+64*JJ+32+4*C)(DI), Z21, O
+
+#define K4CHUNK(JJ, C) \
+	VMOVDQU32 (320+512*JJ+64*C)(SI), Z20; \
+	VPSRLW $4, Z20, Z21; \
+	VPANDD Z27, Z20, Z20; \
+	VPANDD Z27, Z21, Z21; \
+	K4DOT(0, JJ, C, Z12, Z13); \
+	K4DOT(1, JJ, C, Z14, Z15); \
+	K4DOT(2, JJ, C, Z16, Z17); \
+	K4DOT(3, JJ, C, Z18, Z19)
+
+#define K4SCALE(E, O, ISC) \
+	VPMULLD Z22, E, E; \
+	VPADDD E, ISC, ISC; \
+	VPMULLD Z23, O, O; \
+	VPADDD O, ISC, ISC
+
+#define K4PAIR(JJ) \
+	VPXORD Z12, Z12, Z12; VPXORD Z13, Z13, Z13; VPXORD Z14, Z14, Z14; VPXORD Z15, Z15, Z15; \
+	VPXORD Z16, Z16, Z16; VPXORD Z17, Z17, Z17; VPXORD Z18, Z18, Z18; VPXORD Z19, Z19, Z19; \
+	K4CHUNK(JJ, 0); K4CHUNK(JJ, 1); K4CHUNK(JJ, 2); K4CHUNK(JJ, 3); \
+	K4CHUNK(JJ, 4); K4CHUNK(JJ, 5); K4CHUNK(JJ, 6); K4CHUNK(JJ, 7); \
+	VPMOVZXBD (64+32*JJ)(SI), Z22; \
+	VPMOVZXBD (64+32*JJ+16)(SI), Z23; \
+	K4SCALE(Z12, Z13, Z4); \
+	K4SCALE(Z14, Z15, Z5); \
+	K4SCALE(Z16, Z17, Z6); \
+	K4SCALE(Z18, Z19, Z7)
+
+// K4KMIN: sub-block J's mins times vector V's sub-block sum into Z8.
+#define K4KMIN(V, J) \
+	VPMOVZXBD (192+16*J)(SI), Z26; \
+	VPMULLD.BCST (1040+32*V+4*J)(DI), Z26, Z26; \
+	VPADDD Z26, Z8, Z8
+
+// K4END: vector V's super-block into its float sum ACC (ISC its Isc).
+#define K4END(V, ISC, ACC) \
+	VPXORD Z8, Z8, Z8; \
+	K4KMIN(V, 0); K4KMIN(V, 1); K4KMIN(V, 2); K4KMIN(V, 3); \
+	K4KMIN(V, 4); K4KMIN(V, 5); K4KMIN(V, 6); K4KMIN(V, 7); \
+	VCVTDQ2PS ISC, ISC; \
+	VCVTDQ2PS Z8, Z8; \
+	VCVTPH2PS 0(SI), Z24; \
+	VMULPS.BCST (1024+4*V)(DI), Z24, Z24; \
+	VCVTPH2PS 32(SI), Z25; \
+	VMULPS.BCST (1024+4*V)(DI), Z25, Z25; \
+	VMULPS Z24, ISC, ISC; \
+	VMULPS Z25, Z8, Z8; \
+	VADDPS ISC, ACC, ACC; \
+	VSUBPS Z8, ACC, ACC
+
+// func vnniQ4_Kx4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
+TEXT ·vnniQ4_Kx4(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ groups+8(FP), R8
+	MOVQ nb+16(FP), R9
+	MOVQ a+24(FP), R10
+	MOVQ dst+32(FP), AX
+	MOVQ 0(AX), DX
+	MOVQ 8(AX), R11
+	MOVQ 16(AX), R12
+	MOVQ 24(AX), R14
+	TESTQ R8, R8
+	JZ k4done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z27
+k4group:
+	X4GROUP
+k4block:
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	K4PAIR(0)
+	K4PAIR(1)
+	K4PAIR(2)
+	K4PAIR(3)
+	K4END(0, Z4, Z0)
+	K4END(1, Z5, Z1)
+	K4END(2, Z6, Z2)
+	K4END(3, Z7, Z3)
+	ADDQ $2368, SI
+	ADDQ $1168, DI
+	DECQ R13
+	JNZ k4block
+	X4STORE
+	DECQ R8
+	JNZ k4group
+k4done:
+	VPXORD Z19, Z19, Z19; VPXORD Z20, Z20, Z20; VPXORD Z21, Z21, Z21; VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23; VPXORD Z24, Z24, Z24; VPXORD Z25, Z25, Z25; VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	DONE

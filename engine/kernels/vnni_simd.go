@@ -19,18 +19,46 @@ var (
 
 // canPack reports whether Pack has a layout for t on this CPU.
 func canPack(t gguf.Type) bool {
-	return packVNNI && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_0)
+	return packVNNI && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_0 || t == gguf.TypeQ4_K)
 }
 
 // packedKernel returns the kernel for a packed t matrix.
 func packedKernel(t gguf.Type) kernel {
 	switch t {
 	case gguf.TypeQ8_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ8_0, batch: rowsPackedQ8_0Batch, prepBatch: prepX4}
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ8_0, batch: rowsPackedQ8_0Batch, prepBatch: prepX4, batchForm: formX4}
 	case gguf.TypeQ4_0:
-		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ4_0, batch: rowsPackedQ4_0Batch, prepBatch: prepX4}
+		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ4_0, batch: rowsPackedQ4_0Batch, prepBatch: prepX4, batchForm: formX4}
+	case gguf.TypeQ4_K:
+		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsPackedQ4_K, batch: rowsPackedQ4_KBatch, prepBatch: prepK4, batchForm: formK4}
 	}
 	panic("kernels: no packed kernel for " + t.String())
+}
+
+//go:noescape
+func vnniQ4_K(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, bs *int32, dst *float32)
+
+// rowsPackedQ4_K is rowsPacked for Q4_K (tiles of 256 columns).
+func rowsPackedQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	nb := m.Cols / 256
+	tb := nb * packTileBytes(m.Type)
+	run := func(g, n int, out *float32) {
+		vnniQ4_K(unsafe.Pointer(&m.Data[g*tb]), n, nb, unsafe.Pointer(&p.q8k[0]), &p.kbs[0], out)
+	}
+	g0, g1 := lo/packRows, (hi+packRows-1)/packRows
+	if lo%packRows == 0 && hi%packRows == 0 {
+		run(g0, g1-g0, &dst[lo])
+		return
+	}
+	var buf [packRows]float32
+	for g := g0; g < g1; g++ {
+		run(g, 1, &buf[0])
+		a, b := max(lo, g*packRows), min(hi, (g+1)*packRows)
+		copy(dst[a:b], buf[a-g*packRows:b-g*packRows])
+	}
 }
 
 // The assembly kernels: dst[16·i+r] = row r of group i of the packed tiles
@@ -107,38 +135,84 @@ func interleaveX4(a []actX4, ps []prepared) {
 	}
 }
 
+// prepK4 interleaves the Q8_K forms of each whole four of ps into
+// ps[t].k4 for the batched Q4_K kernel, once per batch.
+func prepK4(ps []prepared) {
+	for t := 0; t+4 <= len(ps); t += 4 {
+		ps[t].k4 = interleaveK4(ps[t : t+4])
+	}
+}
+
+// interleaveK4 lays out the Q8_K forms of ps[0:4] for vnniQ4_Kx4.
+func interleaveK4(ps []prepared) []actK4 {
+	a := make([]actK4, len(ps[0].q8k))
+	for t := range 4 {
+		p := &ps[t]
+		for b := range a {
+			a[b].qs[t] = p.q8k[b].qs
+			a[b].d[t] = p.q8k[b].d
+			a[b].bs[t] = [8]int32(p.kbs[8*b : 8*b+8])
+		}
+	}
+	return a
+}
+
 func rowsPackedQ8_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
-	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ8_0x4, rowsPackedQ8_0)
+	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ8_0x4, rowsPackedQ8_0, x4Of)
 }
 
 func rowsPackedQ4_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
-	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ4_0x4, rowsPackedQ4_0)
+	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ4_0x4, rowsPackedQ4_0, x4Of)
+}
+
+func rowsPackedQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ4_Kx4, rowsPackedQ4_K, k4Of)
+}
+
+// x4Of returns the interleaved Q8_0 form of ps[0:4] (made by prepX4, or
+// now if MatMuls did not).
+func x4Of(ps []prepared, nb int) unsafe.Pointer {
+	a := ps[0].x4
+	if len(a) < nb {
+		a = make([]actX4, nb)
+		interleaveX4(a, ps[:4])
+	}
+	return unsafe.Pointer(&a[0])
+}
+
+// k4Of is x4Of for the Q8_K form (prepK4).
+func k4Of(ps []prepared, nb int) unsafe.Pointer {
+	a := ps[0].k4
+	if len(a) < nb {
+		a = interleaveK4(ps[:4])
+	}
+	return unsafe.Pointer(&a[0])
 }
 
 // rowsPackedBatch sets dst[t][lo:hi] for every vector t: four vectors at a
 // time with kern over the whole groups of the range (whose weights then
-// stay in cache from one four to the next), the rest with one.
+// stay in cache from one four to the next), the rest with one. act gives
+// a four's interleaved activations.
 func rowsPackedBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int,
 	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *[4]*float32),
-	one func([]float32, Matrix, *prepared, int, int)) {
-	nb := m.Cols / 32
+	one func([]float32, Matrix, *prepared, int, int),
+	act func([]prepared, int) unsafe.Pointer) {
+	nb := m.Cols / packCols(m.Type)
 	if lo >= hi {
 		return
 	}
 	t := 0
 	if lo%packRows == 0 && hi%packRows == 0 && len(ps) >= 4 {
 		tb := nb * packTileBytes(m.Type)
-		var a []actX4
 		for ; t+4 <= len(ps); t += 4 {
-			if a = ps[t].x4; len(a) < nb { // not made by prepX4
-				a = make([]actX4, nb)
-				interleaveX4(a, ps[t:t+4])
-			}
 			out := [4]*float32{&dst[t][lo], &dst[t+1][lo], &dst[t+2][lo], &dst[t+3][lo]}
-			kern(unsafe.Pointer(&m.Data[lo/packRows*tb]), (hi-lo)/packRows, nb, unsafe.Pointer(&a[0]), &out)
+			kern(unsafe.Pointer(&m.Data[lo/packRows*tb]), (hi-lo)/packRows, nb, act(ps[t:], nb), &out)
 		}
 	}
 	for ; t < len(ps); t++ {
 		one(dst[t], m, &ps[t], lo, hi)
 	}
 }
+
+//go:noescape
+func vnniQ4_Kx4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
