@@ -56,6 +56,41 @@ func TestQuantizeQ8_0SIMDMatchesScalar(t *testing.T) {
 	}
 }
 
+// TestQuantizeQ8KSIMDMatchesScalar is the same check for Q8_K blocks.
+func TestQuantizeQ8KSIMDMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	for _, n := range []int{256, 512, 2048, 5632} {
+		for _, kind := range []string{"gaussian", "halves", "zero", "tiny", "huge", "one spike"} {
+			x := randomVector(r, n)
+			for i := range x {
+				switch {
+				case kind == "halves":
+					x[i] = float32(r.IntN(254)-127) + 0.5
+					if i%256 == 0 {
+						x[i] = 127
+					}
+				case kind == "zero":
+					x[i] = 0
+				case kind == "tiny":
+					x[i] *= 1e-30
+				case kind == "huge":
+					x[i] *= 1e30
+				case kind == "one spike" && i%256 == 100:
+					x[i] = -50
+				}
+			}
+			want := quantizeQ8K(x, nil)
+			got := make([]blockQ8K, n/256)
+			quantizeQ8KSIMD(x, got)
+			for b := range want {
+				if got[b] != want[b] {
+					t.Fatalf("%d values, %s: block %d differs:\n got %v\nwant %v", n, kind, b, got[b], want[b])
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkQuantizeQ8_0 times quantising one 2048-value activation vector
 // (TinyLlama's width) with the vector and the scalar code.
 func BenchmarkQuantizeQ8_0(b *testing.B) {

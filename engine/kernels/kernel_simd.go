@@ -140,7 +140,8 @@ func prepQ4_0(p *prepared) {
 // of 32's sum in kbs (for the packed Q4_K kernel).
 func prepQ8K(p *prepared) {
 	n := len(p.f) / 256
-	p.q8k = quantizeQ8K(p.f, make([]blockQ8K, 0, n))
+	p.q8k = make([]blockQ8K, n)
+	quantizeQ8KSIMD(p.f, p.q8k)
 	p.kd = make([]float32, (n+7)&^7)
 	p.kbs = make([]int32, 8*n)
 	for i := range p.q8k {
