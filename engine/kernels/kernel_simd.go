@@ -137,17 +137,22 @@ func prepQ4_0(p *prepared) {
 
 // prepQ8K quantises the activations to Q8_K and lays their scales out
 // contiguously, padded to a multiple of 8 with zeros, and each sub-block
-// of 32's sum in kbs (for the packed Q4_K kernel).
+// of 32's sum in kbs (for the packed Q4_K kernel) and −32 × each sum of 16
+// in k6c (for the packed Q6_K kernel).
 func prepQ8K(p *prepared) {
 	n := len(p.f) / 256
 	p.q8k = make([]blockQ8K, n)
 	quantizeQ8KSIMD(p.f, p.q8k)
 	p.kd = make([]float32, (n+7)&^7)
 	p.kbs = make([]int32, 8*n)
+	p.k6c = make([]int32, 16*n)
 	for i := range p.q8k {
 		p.kd[i] = p.q8k[i].d
 		for j := range 8 {
 			p.kbs[8*i+j] = int32(p.q8k[i].bsums[2*j]) + int32(p.q8k[i].bsums[2*j+1])
+		}
+		for j := range 16 {
+			p.k6c[16*i+j] = -32 * int32(p.q8k[i].bsums[j])
 		}
 	}
 }

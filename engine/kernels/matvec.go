@@ -126,6 +126,8 @@ type prepared struct {
 	qc []int32
 	// kbs holds the Q8_K blocks' sums per sub-block of 32 (eight per block).
 	kbs []int32
+	// k6c holds −32 × the Q8_K blocks' sums per 16 (sixteen per block).
+	k6c []int32
 	// x4, on the first of each four vectors of a batch, holds the four's
 	// Q8_0 forms interleaved for the batched packed kernels (prepX4).
 	x4 []actX4

@@ -44,6 +44,18 @@ const packRows = 16
 //     row 0, then row 1, ... row 15, whose low nibbles are columns 4c..4c+3
 //     of sub-block 2jj and high nibbles those of sub-block 2jj+1 (as in
 //     ggml's block).
+//
+// Q6_K tiles cover 16 rows × 256 columns in exactly 16 × 210 bytes:
+//   - bytes 0..31 the rows' d (fp16);
+//   - bytes 32+16j+r the (signed) scale of sub-block j (of 16 columns) of
+//     row r;
+//   - from byte 288, ql: for each half n (128 columns) and part p, eight
+//     64-byte chunks, chunk c holding the row's ql bytes 64n+32p+4c..+3
+//     for rows 0..15 (offset 288+1024n+512p+64c);
+//   - from byte 2336, qh: for each half n, eight 64-byte chunks, chunk c
+//     holding qh bytes 32n+4c..+3 for rows 0..15 (offset 2336+512n+64c).
+//     As in ggml, column 128n+32k+l (l < 32) is ql's nibble k/2 of byte
+//     64n+32(k%2)+l and qh's bits 2k..2k+1 of byte 32n+l, minus 32.
 
 // actX4 is one block of four activation vectors, interleaved for the
 // batched packed kernels (see vnni_amd64.s): their Q8_0 values, scales,
@@ -60,7 +72,8 @@ type actX4 struct {
 type actK4 struct {
 	qs [4][256]int8
 	d  [4]float32
-	bs [4][8]int32
+	bs [4][8]int32  // sums of 32 (Q4_K's mins)
+	c6 [4][16]int32 // −32 × sums of 16 (Q6_K's offset)
 }
 
 // Pack returns m with its weights copied into the layout of the fastest
@@ -96,7 +109,7 @@ func (m Matrix) Packed() bool { return m.packed }
 
 // packCols is how many columns one packed tile of t covers.
 func packCols(t gguf.Type) int {
-	if t == gguf.TypeQ4_K {
+	if t == gguf.TypeQ4_K || t == gguf.TypeQ6_K {
 		return 256
 	}
 	return 32
@@ -109,6 +122,8 @@ func packTileBytes(t gguf.Type) int {
 		return packRows * 34
 	case gguf.TypeQ4_K:
 		return packRows*144 + 64
+	case gguf.TypeQ6_K:
+		return packRows * 210
 	}
 	return packRows * 18
 }
@@ -146,6 +161,20 @@ func packGroup(out []byte, m Matrix, g int) {
 				for jj := range 4 {
 					for c := range 8 {
 						le.PutUint32(tile[320+512*jj+64*c+4*r:], le.Uint32(blk[16+32*jj+4*c:]))
+					}
+				}
+			case gguf.TypeQ6_K:
+				blk := src[r*m.rowBytes+210*b:][:210]
+				copy(tile[2*r:2*r+2], blk[208:210])
+				for j := range 16 {
+					tile[32+16*j+r] = blk[192+j]
+				}
+				for n := range 2 {
+					for c := range 8 {
+						for p := range 2 {
+							le.PutUint32(tile[288+1024*n+512*p+64*c+4*r:], le.Uint32(blk[64*n+32*p+4*c:]))
+						}
+						le.PutUint32(tile[2336+512*n+64*c+4*r:], le.Uint32(blk[128+32*n+4*c:]))
 					}
 				}
 			}
@@ -195,6 +224,20 @@ func unpackRow(dst []byte, m Matrix, i int) {
 			for jj := range 4 {
 				for c := range 8 {
 					copy(blk[16+32*jj+4*c:][:4], tile[320+512*jj+64*c+4*r:])
+				}
+			}
+		case gguf.TypeQ6_K:
+			blk := dst[210*b:][:210]
+			copy(blk[208:210], tile[2*r:])
+			for j := range 16 {
+				blk[192+j] = tile[32+16*j+r]
+			}
+			for n := range 2 {
+				for c := range 8 {
+					for p := range 2 {
+						copy(blk[64*n+32*p+4*c:][:4], tile[288+1024*n+512*p+64*c+4*r:])
+					}
+					copy(blk[128+32*n+4*c:][:4], tile[2336+512*n+64*c+4*r:])
 				}
 			}
 		}

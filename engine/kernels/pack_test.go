@@ -49,7 +49,7 @@ func packAlways(m Matrix) Matrix {
 // and reads every row back, byte for byte, and dequantised.
 func TestPackKeepsEveryWeight(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
-	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K} {
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
 		for _, shape := range [][2]int{{16, 256}, {32, 768}, {48, 2048}} {
 			m := packTestMatrix(t, r, typ, shape[0], shape[1])
 			pm := packAlways(m)
@@ -78,8 +78,11 @@ func TestPackKeepsEveryWeight(t *testing.T) {
 // Q8_0 activations, times (weight scale × activation scale), added to the
 // row's sum, every step rounded to float32 in this order.
 func packedRef(m Matrix, p *prepared, i int) float32 {
-	if m.Type == gguf.TypeQ4_K {
+	switch m.Type {
+	case gguf.TypeQ4_K:
 		return packedRefQ4K(m, p, i)
+	case gguf.TypeQ6_K:
+		return packedRefQ6K(m, p, i)
 	}
 	row := m.Row(i)
 	var acc float32
@@ -142,6 +145,35 @@ func packedRefQ4K(m Matrix, p *prepared, i int) float32 {
 	return acc
 }
 
+// packedRefQ6K is packedRef for Q6_K: per super-block, the exact integer
+// sum over sub-blocks of 16 of scale × Σ (q−32)·x, then
+// acc += Isc·(d·dx).
+func packedRefQ6K(m Matrix, p *prepared, i int) float32 {
+	row := m.Row(i)
+	var acc float32
+	for b := range m.Cols / 256 {
+		blk, x := row[210*b:][:210], &p.q8k[b]
+		d := halfToFloat(binary.LittleEndian.Uint16(blk[208:]))
+		var isc int32
+		for j := range 16 {
+			var dot int32
+			for k := range 16 {
+				col := 16*j + k
+				n, l, part := col/128, col%32, col%128/32
+				ql := blk[64*n+32*(part%2)+l]
+				if part >= 2 {
+					ql >>= 4
+				}
+				q := int32(ql&15) | int32(blk[128+32*n+l]>>(2*part)&3)<<4
+				dot += (q - 32) * int32(x.qs[col])
+			}
+			isc += int32(int8(blk[192+j])) * dot
+		}
+		acc = float32(acc + float32(float32(isc)*float32(d*x.d)))
+	}
+	return acc
+}
+
 // TestPackedKernelsMatchTheirArithmetic runs the packed Q8_0 and Q4_0
 // kernels (where this build and CPU have them) over every row range of
 // small matrices and over whole products on 1–3 threads, and checks every
@@ -149,12 +181,12 @@ func packedRefQ4K(m Matrix, p *prepared, i int) float32 {
 // unpacked kernel of this build within float32 summation error.
 func TestPackedKernelsMatchTheirArithmetic(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
-	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K} {
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
 		if !canPack(typ) {
 			t.Skipf("no packed %v kernel in this build or on this CPU (%s)", typ, Accel())
 		}
 		shapes := [][2]int{{16, 32}, {48, 96}, {64, 32 * 131}, {256, 2048}}
-		if typ == gguf.TypeQ4_K {
+		if typ.BlockSize() == 256 {
 			shapes = [][2]int{{16, 256}, {48, 768}, {64, 256 * 11}, {256, 2048}}
 		}
 		for _, shape := range shapes {
@@ -222,60 +254,51 @@ func TestPackedKernelsMatchTheirArithmetic(t *testing.T) {
 }
 
 // TestPackedMatMulsMatchMatVec checks that a batch through a Pool gives
-// every vector exactly what MatVec gives it, on packed Q8_0 and Q4_0
-// matrices mixed with an unpacked Q6_K one in one call, and on a packed
-// Q4_K one, for batches with and without whole fours.
+// every vector exactly what MatVec gives it: packed Q8_0 and Q4_0 matrices
+// with an unpacked Q4_K one in one call, and packed Q4_K and Q6_K ones
+// (which share their batch form) in another, for batches with and without
+// whole fours.
 func TestPackedMatMulsMatchMatVec(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
-	if !canPack(gguf.TypeQ8_0) || !canPack(gguf.TypeQ4_0) || !canPack(gguf.TypeQ4_K) {
-		t.Skipf("no packed kernels in this build or on this CPU (%s)", Accel())
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
+		if !canPack(typ) {
+			t.Skipf("no packed %v kernel in this build or on this CPU (%s)", typ, Accel())
+		}
 	}
 	const cols = 512
-	m8 := Pack(packTestMatrix(t, r, gguf.TypeQ8_0, 320, cols))
-	m4 := Pack(packTestMatrix(t, r, gguf.TypeQ4_0, 96, cols))
-	mk := packTestMatrix(t, r, gguf.TypeQ6_K, 40, cols)
-	mq := Pack(packTestMatrix(t, r, gguf.TypeQ4_K, 64, 4*cols))
+	calls := [][]Matrix{{
+		Pack(packTestMatrix(t, r, gguf.TypeQ8_0, 320, cols)),
+		Pack(packTestMatrix(t, r, gguf.TypeQ4_0, 96, cols)),
+		packTestMatrix(t, r, gguf.TypeQ4_K, 40, cols),
+	}, {
+		Pack(packTestMatrix(t, r, gguf.TypeQ4_K, 64, 4*cols)),
+		Pack(packTestMatrix(t, r, gguf.TypeQ6_K, 48, 4*cols)),
+	}}
 	for _, threads := range []int{1, 2, 3} {
 		p := NewPool(threads)
 		for _, n := range []int{1, 3, 4, 5, 9} {
-			xs := make([][]float32, n)
-			for b := range xs {
-				xs[b] = randomVector(r, cols)
-			}
-			bs := []Batch{{M: m8}, {M: m4}, {M: mk}}
-			{ // Q4_K in a call of its own: wider rows.
-				wide := make([][]float32, n)
-				for b := range wide {
-					wide[b] = randomVector(r, 4*cols)
+			for _, ms := range calls {
+				xs := make([][]float32, n)
+				for b := range xs {
+					xs[b] = randomVector(r, ms[0].Cols)
 				}
-				one := []Batch{{M: mq}}
-				for range n {
-					one[0].Dst = append(one[0].Dst, make([]float32, mq.Rows))
-				}
-				p.MatMuls(wide, one...)
-				for b, x := range wide {
-					want := make([]float32, mq.Rows)
-					p.MatVec(want, mq, x)
-					for i := range want {
-						if math.Float32bits(one[0].Dst[b][i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%d threads, %d vectors, Q4_K: vector %d row %d is %v, MatVec %v", threads, n, b, i, one[0].Dst[b][i], want[i])
-						}
+				var bs []Batch
+				for _, m := range ms {
+					bt := Batch{M: m}
+					for range n {
+						bt.Dst = append(bt.Dst, make([]float32, m.Rows))
 					}
+					bs = append(bs, bt)
 				}
-			}
-			for i := range bs {
-				for range n {
-					bs[i].Dst = append(bs[i].Dst, make([]float32, bs[i].M.Rows))
-				}
-			}
-			p.MatMuls(xs, bs...)
-			for _, bt := range bs {
-				for b, x := range xs {
-					want := make([]float32, bt.M.Rows)
-					p.MatVec(want, bt.M, x)
-					for i := range want {
-						if math.Float32bits(bt.Dst[b][i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%d threads, %d vectors, %v: vector %d row %d is %v, MatVec %v", threads, n, bt.M.Type, b, i, bt.Dst[b][i], want[i])
+				p.MatMuls(xs, bs...)
+				for _, bt := range bs {
+					for b, x := range xs {
+						want := make([]float32, bt.M.Rows)
+						p.MatVec(want, bt.M, x)
+						for i := range want {
+							if math.Float32bits(bt.Dst[b][i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%d threads, %d vectors, %v: vector %d row %d is %v, MatVec %v", threads, n, bt.M.Type, b, i, bt.Dst[b][i], want[i])
+							}
 						}
 					}
 				}

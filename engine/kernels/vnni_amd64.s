@@ -437,8 +437,9 @@ k1done:
 	RET
 
 // The batched packed Q4_K kernel: four Q8_K activation vectors at once,
-// interleaved per super-block (actK4, 1168 bytes: their 256 values at
-// 256·v, scales at 1024, sub-block sums at 1040 + 32·v), each weight chunk
+// interleaved per super-block (actK4, 1424 bytes: their 256 values at
+// 256·v, scales at 1024, sums of 32 at 1040 + 32·v, Q6_K's −32 × sums of
+// 16 at 1168 + 64·v), each weight chunk
 // loaded once for all four; each vector's arithmetic is vnniQ4_K's.
 // Registers: Z0..Z3 float sums, Z4..Z7 Isc, Z12..Z19 the sub-block pair's
 // dot products (two per vector), Z20, Z21 nibbles, Z22, Z23 scales,
@@ -529,7 +530,7 @@ k4block:
 	K4END(2, Z6, Z2)
 	K4END(3, Z7, Z3)
 	ADDQ $2368, SI
-	ADDQ $1168, DI
+	ADDQ $1424, DI
 	DECQ R13
 	JNZ k4block
 	X4STORE
@@ -539,4 +540,227 @@ k4done:
 	VPXORD Z19, Z19, Z19; VPXORD Z20, Z20, Z20; VPXORD Z21, Z21, Z21; VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23; VPXORD Z24, Z24, Z24; VPXORD Z25, Z25, Z25; VPXORD Z26, Z26, Z26
 	VPXORD Z27, Z27, Z27
+	DONE
+
+// The packed Q6_K kernels (tiles of 16 rows × 256 columns, see pack.go)
+// with Q8_K activations. The 6-bit values are put together from their ql
+// nibble and qh pair in registers (unsigned 0..63); each sub-block of 16's
+// integer sum starts from −32 × its activations' sum (the values' offset),
+// is multiplied by its signed scale and added into Isc; then
+// acc += float(Isc)·(d·dx), rounded as in packedRefQ6K (pack_test.go).
+// Each half of 128 columns is done in two passes over its chunks: the
+// ql low nibbles (columns +0 and +32 of the half) and the high ones (+64,
+// +96), so that fewer sums are live. Z26 holds 0x0f bytes, Z25 0x30.
+
+// Q6LOAD: chunk C of half N: ql parts into Z5 (columns +0/+64) and Z6
+// (+32/+96), qh into Z7.
+#define Q6LOAD(N, C) \
+	VMOVDQU32 (288+1024*N+64*C)(SI), Z5; \
+	VMOVDQU32 (288+1024*N+512+64*C)(SI), Z6; \
+	VMOVDQU32 (2336+512*N+64*C)(SI), Z7
+
+// Q6LOW makes the values of columns 128N+4C.. (Z5) and 128N+32+4C.. (Z6).
+#define Q6LOW \
+	VPANDD Z26, Z5, Z5; \
+	VPANDD Z26, Z6, Z6; \
+	VPSLLW $4, Z7, Z8; \
+	VPSLLW $2, Z7, Z9; \
+	VPANDD Z25, Z8, Z8; \
+	VPANDD Z25, Z9, Z9; \
+	VPORD Z8, Z5, Z5; \
+	VPORD Z9, Z6, Z6
+
+// Q6HIGH makes those of columns 128N+64+4C.. (Z5) and 128N+96+4C.. (Z6).
+#define Q6HIGH \
+	VPSRLW $4, Z5, Z5; \
+	VPSRLW $4, Z6, Z6; \
+	VPSRLW $2, Z7, Z9; \
+	VPANDD Z26, Z5, Z5; \
+	VPANDD Z26, Z6, Z6; \
+	VPANDD Z25, Z7, Z8; \
+	VPANDD Z25, Z9, Z9; \
+	VPORD Z8, Z5, Z5; \
+	VPORD Z9, Z6, Z6
+
+// Q6SCALE multiplies sub-block J's sum S by its scales, into ISC.
+#define Q6SCALE(J, S, ISC) \
+	VPMOVSXBD (32+16*J)(SI), Z10; \
+	VPMULLD Z10, S, S; \
+	VPADDD S, ISC, ISC
+
+// Q61CH: one vector, chunk C, pass columns +K0 and +K1, into Z3, Z4.
+#define Q61CH(N, C, PASS, K0, K1) \
+	Q6LOAD(N, C); \
+	PASS; \
+	VPDPBUSD.BCST (4+128*N+K0+4*C)(DI), Z5, Z3; \
+	VPDPBUSD.BCST (4+128*N+K1+4*C)(DI), Z6, Z4
+
+// Q61Q: one vector, a quarter of half N: chunks 4G..4G+3 of one pass,
+// whose columns fall in sub-blocks J0 (from Z5) and J1 (from Z6).
+#define Q61Q(N, G, PASS, K0, K1, J0, J1) \
+	VPBROADCASTD (4*J0)(BX), Z3; \
+	VPBROADCASTD (4*J1)(BX), Z4; \
+	Q61CH(N, (4*G), PASS, K0, K1); \
+	Q61CH(N, (4*G+1), PASS, K0, K1); \
+	Q61CH(N, (4*G+2), PASS, K0, K1); \
+	Q61CH(N, (4*G+3), PASS, K0, K1); \
+	Q6SCALE(J0, Z3, Z1); \
+	Q6SCALE(J1, Z4, Z1)
+
+// func vnniQ6_K(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, c6 *int32, dst *float32)
+// x: the Q8_K blocks (292 bytes: d, 256 values, 16 sums); c6: sixteen
+// int32 −32 × sums of 16 per block.
+TEXT ·vnniQ6_K(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ groups+8(FP), R8
+	MOVQ nb+16(FP), R9
+	MOVQ x+24(FP), R10
+	MOVQ c6+32(FP), R11
+	MOVQ dst+40(FP), DX
+	TESTQ R8, R8
+	JZ q6done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z26
+	MOVL $0x30303030, AX
+	VPBROADCASTD AX, Z25
+q6group:
+	VPXORD Z0, Z0, Z0
+	MOVQ R10, DI
+	MOVQ R11, BX
+	MOVQ R9, R13
+q6block:
+	PREFETCHT0 4096(SI); PREFETCHT0 4160(SI); PREFETCHT0 4224(SI); PREFETCHT0 4288(SI)
+	PREFETCHT0 4352(SI); PREFETCHT0 4416(SI); PREFETCHT0 4480(SI); PREFETCHT0 4544(SI)
+	PREFETCHT0 4608(SI); PREFETCHT0 4672(SI); PREFETCHT0 4736(SI); PREFETCHT0 4800(SI)
+	PREFETCHT0 4864(SI); PREFETCHT0 4928(SI); PREFETCHT0 4992(SI); PREFETCHT0 5056(SI)
+	PREFETCHT0 5120(SI); PREFETCHT0 5184(SI); PREFETCHT0 5248(SI); PREFETCHT0 5312(SI)
+	PREFETCHT0 5376(SI); PREFETCHT0 5440(SI); PREFETCHT0 5504(SI); PREFETCHT0 5568(SI)
+	PREFETCHT0 5632(SI); PREFETCHT0 5696(SI); PREFETCHT0 5760(SI); PREFETCHT0 5824(SI)
+	PREFETCHT0 5888(SI); PREFETCHT0 5952(SI); PREFETCHT0 6016(SI); PREFETCHT0 6080(SI)
+	PREFETCHT0 6144(SI); PREFETCHT0 6208(SI); PREFETCHT0 6272(SI); PREFETCHT0 6336(SI)
+	PREFETCHT0 6400(SI); PREFETCHT0 6464(SI); PREFETCHT0 6528(SI); PREFETCHT0 6592(SI)
+	PREFETCHT0 6656(SI); PREFETCHT0 6720(SI); PREFETCHT0 6784(SI); PREFETCHT0 6848(SI)
+	PREFETCHT0 6912(SI); PREFETCHT0 6976(SI); PREFETCHT0 7040(SI); PREFETCHT0 7104(SI)
+	PREFETCHT0 7168(SI); PREFETCHT0 7232(SI); PREFETCHT0 7296(SI); PREFETCHT0 7360(SI)
+	PREFETCHT0 7424(SI)
+	VPXORD Z1, Z1, Z1
+	Q61Q(0, 0, Q6LOW, 0, 32, 0, 2)
+	Q61Q(0, 1, Q6LOW, 0, 32, 1, 3)
+	Q61Q(0, 0, Q6HIGH, 64, 96, 4, 6)
+	Q61Q(0, 1, Q6HIGH, 64, 96, 5, 7)
+	Q61Q(1, 0, Q6LOW, 0, 32, 8, 10)
+	Q61Q(1, 1, Q6LOW, 0, 32, 9, 11)
+	Q61Q(1, 0, Q6HIGH, 64, 96, 12, 14)
+	Q61Q(1, 1, Q6HIGH, 64, 96, 13, 15)
+	VCVTDQ2PS Z1, Z1
+	VCVTPH2PS 0(SI), Z8
+	VMULPS.BCST 0(DI), Z8, Z8
+	VMULPS Z8, Z1, Z1
+	VADDPS Z1, Z0, Z0
+	ADDQ $3360, SI
+	ADDQ $292, DI
+	ADDQ $64, BX
+	DECQ R13
+	JNZ q6block
+	VMOVUPS Z0, (DX)
+	ADDQ $64, DX
+	DECQ R8
+	JNZ q6group
+q6done:
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VZEROUPPER
+	RET
+
+// The batched Q6_K kernel: four vectors (actK4) per weight chunk.
+// Registers: Z0..Z3 float sums, Z11..Z14 Isc, Z15..Z22 the quarter's
+// sub-block sums (two per vector), Z5..Z10 scratch, Z24 d, Z25, Z26 masks.
+
+#define Q64DOT(V, N, C, K0, K1, E, O) \
+	VPDPBUSD.BCST (256*V+128*N+K0+4*C)(DI), Z5, E; \
+	VPDPBUSD.BCST (256*V+128*N+K1+4*C)(DI), Z6, O
+
+#define Q64CH(N, C, PASS, K0, K1) \
+	Q6LOAD(N, C); \
+	PASS; \
+	Q64DOT(0, N, C, K0, K1, Z15, Z16); \
+	Q64DOT(1, N, C, K0, K1, Z17, Z18); \
+	Q64DOT(2, N, C, K0, K1, Z19, Z20); \
+	Q64DOT(3, N, C, K0, K1, Z21, Z22)
+
+#define Q64START(J0, J1) \
+	VPBROADCASTD (1168+4*J0)(DI), Z15; VPBROADCASTD (1168+4*J1)(DI), Z16; \
+	VPBROADCASTD (1232+4*J0)(DI), Z17; VPBROADCASTD (1232+4*J1)(DI), Z18; \
+	VPBROADCASTD (1296+4*J0)(DI), Z19; VPBROADCASTD (1296+4*J1)(DI), Z20; \
+	VPBROADCASTD (1360+4*J0)(DI), Z21; VPBROADCASTD (1360+4*J1)(DI), Z22
+
+#define Q64SCALE(J, ISC0, ISC1, ISC2, ISC3, S0, S1, S2, S3) \
+	VPMOVSXBD (32+16*J)(SI), Z10; \
+	VPMULLD Z10, S0, S0; VPADDD S0, ISC0, ISC0; \
+	VPMULLD Z10, S1, S1; VPADDD S1, ISC1, ISC1; \
+	VPMULLD Z10, S2, S2; VPADDD S2, ISC2, ISC2; \
+	VPMULLD Z10, S3, S3; VPADDD S3, ISC3, ISC3
+
+#define Q64Q(N, G, PASS, K0, K1, J0, J1) \
+	Q64START(J0, J1); \
+	Q64CH(N, (4*G), PASS, K0, K1); \
+	Q64CH(N, (4*G+1), PASS, K0, K1); \
+	Q64CH(N, (4*G+2), PASS, K0, K1); \
+	Q64CH(N, (4*G+3), PASS, K0, K1); \
+	Q64SCALE(J0, Z11, Z12, Z13, Z14, Z15, Z17, Z19, Z21); \
+	Q64SCALE(J1, Z11, Z12, Z13, Z14, Z16, Z18, Z20, Z22)
+
+#define Q64END(V, ISC, ACC) \
+	VCVTDQ2PS ISC, ISC; \
+	VCVTPH2PS 0(SI), Z24; \
+	VMULPS.BCST (1024+4*V)(DI), Z24, Z24; \
+	VMULPS Z24, ISC, ISC; \
+	VADDPS ISC, ACC, ACC
+
+// func vnniQ6_Kx4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
+TEXT ·vnniQ6_Kx4(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ groups+8(FP), R8
+	MOVQ nb+16(FP), R9
+	MOVQ a+24(FP), R10
+	MOVQ dst+32(FP), AX
+	MOVQ 0(AX), DX
+	MOVQ 8(AX), R11
+	MOVQ 16(AX), R12
+	MOVQ 24(AX), R14
+	TESTQ R8, R8
+	JZ q6x4done
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z26
+	MOVL $0x30303030, AX
+	VPBROADCASTD AX, Z25
+q6x4group:
+	X4GROUP
+q6x4block:
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	Q64Q(0, 0, Q6LOW, 0, 32, 0, 2)
+	Q64Q(0, 1, Q6LOW, 0, 32, 1, 3)
+	Q64Q(0, 0, Q6HIGH, 64, 96, 4, 6)
+	Q64Q(0, 1, Q6HIGH, 64, 96, 5, 7)
+	Q64Q(1, 0, Q6LOW, 0, 32, 8, 10)
+	Q64Q(1, 1, Q6LOW, 0, 32, 9, 11)
+	Q64Q(1, 0, Q6HIGH, 64, 96, 12, 14)
+	Q64Q(1, 1, Q6HIGH, 64, 96, 13, 15)
+	Q64END(0, Z11, Z0)
+	Q64END(1, Z12, Z1)
+	Q64END(2, Z13, Z2)
+	Q64END(3, Z14, Z3)
+	ADDQ $3360, SI
+	ADDQ $1424, DI
+	DECQ R13
+	JNZ q6x4block
+	X4STORE
+	DECQ R8
+	JNZ q6x4group
+q6x4done:
+	VPXORD Z19, Z19, Z19; VPXORD Z20, Z20, Z20; VPXORD Z21, Z21, Z21; VPXORD Z22, Z22, Z22
+	VPXORD Z24, Z24, Z24; VPXORD Z25, Z25, Z25; VPXORD Z26, Z26, Z26
 	DONE

@@ -19,7 +19,7 @@ var (
 
 // canPack reports whether Pack has a layout for t on this CPU.
 func canPack(t gguf.Type) bool {
-	return packVNNI && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_0 || t == gguf.TypeQ4_K)
+	return packVNNI && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_0 || t == gguf.TypeQ4_K || t == gguf.TypeQ6_K)
 }
 
 // packedKernel returns the kernel for a packed t matrix.
@@ -31,22 +31,50 @@ func packedKernel(t gguf.Type) kernel {
 		return kernel{prep: prepQ8_0, form: formQ8_0, rows: rowsPackedQ4_0, batch: rowsPackedQ4_0Batch, prepBatch: prepX4, batchForm: formX4}
 	case gguf.TypeQ4_K:
 		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsPackedQ4_K, batch: rowsPackedQ4_KBatch, prepBatch: prepK4, batchForm: formK4}
+	case gguf.TypeQ6_K:
+		return kernel{prep: prepQ8K, form: formQ8K, rows: rowsPackedQ6_K, batch: rowsPackedQ6_KBatch, prepBatch: prepK4, batchForm: formK4}
 	}
 	panic("kernels: no packed kernel for " + t.String())
 }
 
+// The assembly kernels: dst[16·i+r] = row r of group i of the packed tiles
+// at w times the activations (groups groups of nb blocks each); see
+// vnni_amd64.s and pack.go for the layouts.
+//
+//go:noescape
+func vnniQ8_0(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, xd *float32, xc *int32, dst *float32)
+
+//go:noescape
+func vnniQ4_0(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, xd *float32, xc *int32, dst *float32)
+
 //go:noescape
 func vnniQ4_K(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, bs *int32, dst *float32)
 
-// rowsPackedQ4_K is rowsPacked for Q4_K (tiles of 256 columns).
+//go:noescape
+func vnniQ6_K(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, c6 *int32, dst *float32)
+
+//go:noescape
+func vnniQ6_Kx4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*float32)
+
 func rowsPackedQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	rowsPackedK(dst, m, p, lo, hi, vnniQ4_K, p.kbs)
+}
+
+func rowsPackedQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
+	rowsPackedK(dst, m, p, lo, hi, vnniQ6_K, p.k6c)
+}
+
+// rowsPackedK is rowsPacked for the k-quants (tiles of 256 columns, Q8_K
+// activations, with aux the kernel's per-block activation sums).
+func rowsPackedK(dst []float32, m Matrix, p *prepared, lo, hi int,
+	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *int32, *float32), aux []int32) {
 	if lo >= hi {
 		return
 	}
 	nb := m.Cols / 256
 	tb := nb * packTileBytes(m.Type)
 	run := func(g, n int, out *float32) {
-		vnniQ4_K(unsafe.Pointer(&m.Data[g*tb]), n, nb, unsafe.Pointer(&p.q8k[0]), &p.kbs[0], out)
+		kern(unsafe.Pointer(&m.Data[g*tb]), n, nb, unsafe.Pointer(&p.q8k[0]), &aux[0], out)
 	}
 	g0, g1 := lo/packRows, (hi+packRows-1)/packRows
 	if lo%packRows == 0 && hi%packRows == 0 {
@@ -60,16 +88,6 @@ func rowsPackedQ4_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 		copy(dst[a:b], buf[a-g*packRows:b-g*packRows])
 	}
 }
-
-// The assembly kernels: dst[16·i+r] = row r of group i of the packed tiles
-// at w times the activations (groups groups of nb blocks each); see
-// vnni_amd64.s and pack.go for the layouts.
-//
-//go:noescape
-func vnniQ8_0(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, xd *float32, xc *int32, dst *float32)
-
-//go:noescape
-func vnniQ4_0(w unsafe.Pointer, groups, nb int, x unsafe.Pointer, xd *float32, xc *int32, dst *float32)
 
 func rowsPackedQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 	rowsPacked(dst, m, p, lo, hi, vnniQ8_0, 0)
@@ -152,6 +170,7 @@ func interleaveK4(ps []prepared) []actK4 {
 			a[b].qs[t] = p.q8k[b].qs
 			a[b].d[t] = p.q8k[b].d
 			a[b].bs[t] = [8]int32(p.kbs[8*b : 8*b+8])
+			a[b].c6[t] = [16]int32(p.k6c[16*b : 16*b+16])
 		}
 	}
 	return a
@@ -167,6 +186,10 @@ func rowsPackedQ4_0Batch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 
 func rowsPackedQ4_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
 	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ4_Kx4, rowsPackedQ4_K, k4Of)
+}
+
+func rowsPackedQ6_KBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int) {
+	rowsPackedBatch(dst, m, ps, lo, hi, vnniQ6_Kx4, rowsPackedQ6_K, k4Of)
 }
 
 // x4Of returns the interleaved Q8_0 form of ps[0:4] (made by prepX4, or
