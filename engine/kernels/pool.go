@@ -182,7 +182,21 @@ func (p *Pool) Parallel(n int, fn func(i int)) {
 	j := &job{run: fn, units: int64(n), workers: min(p.threads-1, n-1), done: make(chan struct{}, 1)}
 	p.offer(j)
 	j.help()
-	<-j.done
+	j.wait()
+}
+
+// wait returns once every unit of j has finished. It spins for up to
+// spinFor first: the other threads' last units are usually about to
+// finish, and blocking on done parks this goroutine's thread, which the
+// finishing worker then has to wake through the kernel.
+func (j *job) wait() {
+	deadline := time.Now().Add(spinFor)
+	for i := 0; j.finished.Load() != j.units; i++ {
+		if i&255 == 255 && time.Now().After(deadline) {
+			<-j.done
+			return
+		}
+	}
 }
 
 // Product is one matrix-vector product of a MatVecs call: Dst = M·x.
