@@ -16,8 +16,10 @@ type Matrix struct {
 	Rows, Cols int
 	Data       []byte
 	rowBytes   int
-	// packed says Data is in the packed layout of Pack, not GGUF's.
+	// packed says Data is in the packed layout of Pack, not GGUF's, held
+	// by mem.
 	packed bool
+	mem    *packedMem
 }
 
 // NewMatrix checks that data holds exactly rows×cols values of type t and

@@ -83,12 +83,13 @@ type actK4 struct {
 // results through MatVec, MatMuls and DequantizeRow as m (its products are
 // summed in another order, so they may differ from m's in the last bits),
 // and no longer refers to m.Data. Packing reads every weight once, spread
-// over GOMAXPROCS goroutines.
+// over GOMAXPROCS goroutines. The packed copy lives outside the Go heap (on
+// Unix) and is freed when no copy of the returned Matrix is reachable.
 func Pack(m Matrix) Matrix {
 	if m.packed || !canPack(m.Type) || m.Rows == 0 || m.Cols == 0 || m.Rows%packRows != 0 || m.Cols%packCols(m.Type) != 0 {
 		return m
 	}
-	out := make([]byte, m.Rows/packRows*m.Cols/packCols(m.Type)*packTileBytes(m.Type))
+	out, mem := allocPacked(m.Rows / packRows * m.Cols / packCols(m.Type) * packTileBytes(m.Type))
 	groups := m.Rows / packRows
 	workers := min(runtime.GOMAXPROCS(0), groups)
 	var wg sync.WaitGroup
@@ -100,7 +101,7 @@ func Pack(m Matrix) Matrix {
 		})
 	}
 	wg.Wait()
-	m.Data, m.packed = out, true
+	m.Data, m.packed, m.mem = out, true, mem
 	return m
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -306,4 +307,26 @@ func TestPackedMatMulsMatchMatVec(t *testing.T) {
 		}
 		p.Close()
 	}
+}
+
+// TestPackKeepsWeightsOffTheHeap packs a 9 MB matrix and checks that the
+// Go heap did not grow by it (the garbage collector paces itself by the
+// heap: packed weights on it would let garbage grow as large).
+func TestPackKeepsWeightsOffTheHeap(t *testing.T) {
+	if !canPack(gguf.TypeQ8_0) || runtime.GOOS == "windows" {
+		t.Skipf("nothing to pack in this build or on this CPU (%s)", Accel())
+	}
+	m := packTestMatrix(t, rand.New(rand.NewPCG(47, 48)), gguf.TypeQ8_0, 4096, 2048)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	pm := Pack(m)
+	runtime.ReadMemStats(&after)
+	if !pm.Packed() {
+		t.Fatal("Pack did not pack")
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > int64(len(pm.Data))/4 {
+		t.Fatalf("the heap grew by %d bytes packing %d", grew, len(pm.Data))
+	}
+	runtime.KeepAlive(pm)
 }

@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"runtime"
 	"simd/archsimd"
 	"unsafe"
 
@@ -68,6 +69,7 @@ func rowsPackedQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 // activations, with aux the kernel's per-block activation sums).
 func rowsPackedK(dst []float32, m Matrix, p *prepared, lo, hi int,
 	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *int32, *float32), aux []int32) {
+	defer runtime.KeepAlive(m.mem) // the kernels read m.Data through pointers
 	if lo >= hi {
 		return
 	}
@@ -102,6 +104,7 @@ func rowsPackedQ4_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
 // buffer. qc is where kern's corrections start in p.qc.
 func rowsPacked(dst []float32, m Matrix, p *prepared, lo, hi int,
 	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *float32, *int32, *float32), qc int) {
+	defer runtime.KeepAlive(m.mem) // the kernels read m.Data through pointers
 	nb := m.Cols / 32
 	if lo >= hi {
 		return
@@ -220,6 +223,7 @@ func rowsPackedBatch(dst [][]float32, m Matrix, ps []prepared, lo, hi int,
 	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *[4]*float32),
 	one func([]float32, Matrix, *prepared, int, int),
 	act func([]prepared, int) unsafe.Pointer) {
+	defer runtime.KeepAlive(m.mem) // the kernels read m.Data through pointers
 	nb := m.Cols / packCols(m.Type)
 	if lo >= hi {
 		return
