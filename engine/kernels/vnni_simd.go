@@ -70,25 +70,11 @@ func rowsPackedQ6_K(dst []float32, m Matrix, p *prepared, lo, hi int) {
 func rowsPackedK(dst []float32, m Matrix, p *prepared, lo, hi int,
 	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *int32, *float32), aux []int32) {
 	defer runtime.KeepAlive(m.mem) // the kernels read m.Data through pointers
-	if lo >= hi {
-		return
-	}
 	nb := m.Cols / 256
 	tb := nb * packTileBytes(m.Type)
-	run := func(g, n int, out *float32) {
+	forGroups(dst, lo, hi, func(g, n int, out *float32) {
 		kern(unsafe.Pointer(&m.Data[g*tb]), n, nb, unsafe.Pointer(&p.q8k[0]), &aux[0], out)
-	}
-	g0, g1 := lo/packRows, (hi+packRows-1)/packRows
-	if lo%packRows == 0 && hi%packRows == 0 {
-		run(g0, g1-g0, &dst[lo])
-		return
-	}
-	var buf [packRows]float32
-	for g := g0; g < g1; g++ {
-		run(g, 1, &buf[0])
-		a, b := max(lo, g*packRows), min(hi, (g+1)*packRows)
-		copy(dst[a:b], buf[a-g*packRows:b-g*packRows])
-	}
+	})
 }
 
 func rowsPackedQ8_0(dst []float32, m Matrix, p *prepared, lo, hi int) {
@@ -106,13 +92,20 @@ func rowsPacked(dst []float32, m Matrix, p *prepared, lo, hi int,
 	kern func(unsafe.Pointer, int, int, unsafe.Pointer, *float32, *int32, *float32), qc int) {
 	defer runtime.KeepAlive(m.mem) // the kernels read m.Data through pointers
 	nb := m.Cols / 32
-	if lo >= hi {
-		return
-	}
 	tb := nb * packTileBytes(m.Type) // bytes per group of rows
 	x := unsafe.Pointer(&p.q8[0].qs[0])
-	run := func(g, n int, out *float32) {
+	forGroups(dst, lo, hi, func(g, n int, out *float32) {
 		kern(unsafe.Pointer(&m.Data[g*tb]), n, nb, x, &p.q8d[0], &p.qc[qc], out)
+	})
+}
+
+// forGroups has run(g, n, out) set the 16·n results of groups g..g+n-1 of
+// 16 rows at out, for the groups that rows lo..hi-1 fall in: in one call
+// into dst when the range is whole groups, else group by group through a
+// buffer.
+func forGroups(dst []float32, lo, hi int, run func(g, n int, out *float32)) {
+	if lo >= hi {
+		return
 	}
 	g0, g1 := lo/packRows, (hi+packRows-1)/packRows
 	if lo%packRows == 0 && hi%packRows == 0 {
