@@ -132,7 +132,7 @@ func (f *File) Close() error {
 // resident set but stay in the page cache, and reading data again is still
 // valid (the pages come back). Only whole pages inside data are released.
 // It does nothing for a File made by Parse or for memory outside the
-// mapping.
+// mapping, and outside Linux.
 func (f *File) Release(data []byte) {
 	if f.mapping == nil || len(data) == 0 {
 		return
@@ -146,7 +146,7 @@ func (f *File) Release(data []byte) {
 	lo := (start - base + page - 1) &^ (page - 1)
 	hi := (start - base + uintptr(len(data))) &^ (page - 1)
 	if lo < hi {
-		syscall.Madvise(f.mapping[lo:hi], syscall.MADV_DONTNEED)
+		dontNeed(f.mapping[lo:hi])
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/converse-project/converse/engine/gguf"
 )
@@ -129,56 +130,87 @@ func packTileBytes(t gguf.Type) int {
 	return packRows * 18
 }
 
-// packGroup writes the tiles of rows 16g..16g+15 of m into out.
+// packGroup writes the tiles of rows 16g..16g+15 of m into out, one source
+// row at a time (a single read stream; the group's tiles, a few tens of
+// kilobytes, take the scattered writes in cache).
 func packGroup(out []byte, m Matrix, g int) {
 	nb := m.Cols / packCols(m.Type)
 	tb := packTileBytes(m.Type)
 	src := m.Data[g*packRows*m.rowBytes : (g+1)*packRows*m.rowBytes]
 	dst := out[g*nb*tb : (g+1)*nb*tb]
-	le := binary.LittleEndian
-	for b := range nb {
-		tile := dst[b*tb : (b+1)*tb]
-		for r := range packRows {
+	for r := range packRows {
+		row := src[r*m.rowBytes : (r+1)*m.rowBytes]
+		for b := range nb {
+			tile := dst[b*tb : (b+1)*tb]
 			switch m.Type {
 			case gguf.TypeQ8_0:
-				blk := src[r*m.rowBytes+34*b:][:34]
-				copy(tile[2*r:2*r+2], blk[:2])
-				for c := range 8 {
-					le.PutUint32(tile[32+64*c+4*r:], le.Uint32(blk[2+4*c:])^0x80808080)
-				}
+				packQ8_0(tile, row[34*b:34*b+34], r)
 			case gguf.TypeQ4_0:
-				blk := src[r*m.rowBytes+18*b:][:18]
-				copy(tile[2*r:2*r+2], blk[:2])
-				for c := range 4 {
-					le.PutUint32(tile[32+64*c+4*r:], le.Uint32(blk[2+4*c:]))
-				}
+				packQ4_0(tile, row[18*b:18*b+18], r)
 			case gguf.TypeQ4_K:
-				blk := src[r*m.rowBytes+144*b:][:144]
-				copy(tile[2*r:2*r+2], blk[0:2])
-				copy(tile[32+2*r:32+2*r+2], blk[2:4])
-				for j := range 8 {
-					tile[64+16*j+r], tile[192+16*j+r] = scaleMinK4(j, blk[4:16])
-				}
-				for jj := range 4 {
-					for c := range 8 {
-						le.PutUint32(tile[320+512*jj+64*c+4*r:], le.Uint32(blk[16+32*jj+4*c:]))
-					}
-				}
+				packQ4_K(tile, row[144*b:144*b+144], r)
 			case gguf.TypeQ6_K:
-				blk := src[r*m.rowBytes+210*b:][:210]
-				copy(tile[2*r:2*r+2], blk[208:210])
-				for j := range 16 {
-					tile[32+16*j+r] = blk[192+j]
-				}
-				for n := range 2 {
-					for c := range 8 {
-						for p := range 2 {
-							le.PutUint32(tile[288+1024*n+512*p+64*c+4*r:], le.Uint32(blk[64*n+32*p+4*c:]))
-						}
-						le.PutUint32(tile[2336+512*n+64*c+4*r:], le.Uint32(blk[128+32*n+4*c:]))
-					}
-				}
+				packQ6_K(tile, row[210*b:210*b+210], r)
 			}
+		}
+	}
+}
+
+// put32 stores v at byte off of tile, which the caller keeps in bounds
+// (tiles are fixed-size and r < 16 in every offset below).
+func put32(tile []byte, off int, v uint32) {
+	*(*uint32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(tile)), off)) = v
+}
+
+func get32(b []byte, off int) uint32 {
+	return *(*uint32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), off))
+}
+
+// packQ8_0 puts row r's block blk (34 bytes) into its tile (544 bytes).
+func packQ8_0(tile, blk []byte, r int) {
+	_, _ = tile[543], blk[33]
+	tile[2*r], tile[2*r+1] = blk[0], blk[1]
+	for c := range 8 {
+		put32(tile, 32+64*c+4*r, get32(blk, 2+4*c)^0x80808080)
+	}
+}
+
+// packQ4_0 puts row r's block blk (18 bytes) into its tile (288 bytes).
+func packQ4_0(tile, blk []byte, r int) {
+	_, _ = tile[287], blk[17]
+	tile[2*r], tile[2*r+1] = blk[0], blk[1]
+	for c := range 4 {
+		put32(tile, 32+64*c+4*r, get32(blk, 2+4*c))
+	}
+}
+
+// packQ4_K puts row r's super-block blk (144 bytes) into its tile (2368).
+func packQ4_K(tile, blk []byte, r int) {
+	_, _ = tile[2367], blk[143]
+	tile[2*r], tile[2*r+1] = blk[0], blk[1]
+	tile[32+2*r], tile[32+2*r+1] = blk[2], blk[3]
+	for j := range 8 {
+		tile[64+16*j+r], tile[192+16*j+r] = scaleMinK4(j, blk[4:16])
+	}
+	for jj := range 4 {
+		for c := range 8 {
+			put32(tile, 320+512*jj+64*c+4*r, get32(blk, 16+32*jj+4*c))
+		}
+	}
+}
+
+// packQ6_K puts row r's super-block blk (210 bytes) into its tile (3360).
+func packQ6_K(tile, blk []byte, r int) {
+	_, _ = tile[3359], blk[209]
+	tile[2*r], tile[2*r+1] = blk[208], blk[209]
+	for j := range 16 {
+		tile[32+16*j+r] = blk[192+j]
+	}
+	for n := range 2 {
+		for c := range 8 {
+			put32(tile, 288+1024*n+64*c+4*r, get32(blk, 64*n+4*c))
+			put32(tile, 288+1024*n+512+64*c+4*r, get32(blk, 64*n+32+4*c))
+			put32(tile, 2336+512*n+64*c+4*r, get32(blk, 128+32*n+4*c))
 		}
 	}
 }
