@@ -47,3 +47,25 @@ func Attend(out, q, keys, values []float32, n, stride int, scale float32, scores
 		}
 	}
 }
+
+// AttendGroup is Attend for g query heads that share one KV head (grouped-
+// query attention): q and out hold the g heads' len(q)/g values each, one
+// after the other, and scores (scratch) at least g·n values. Each head
+// gets exactly what Attend gives it; with SIMD kernels the positions are
+// taken in blocks with the heads inside, so the group reads each key and
+// value from memory once instead of g times.
+func AttendGroup(out, q []float32, g int, keys, values []float32, n, stride int, scale float32, scores []float32) {
+	if g < 1 || len(q)%g != 0 || len(out) != len(q) || len(scores) < g*n {
+		panic("kernels: AttendGroup shapes")
+	}
+	hd := len(q) / g
+	if n < 1 || (n-1)*stride+hd > min(len(keys), len(values)) {
+		panic("kernels: AttendGroup shapes")
+	}
+	if attendGroupSIMD(out, q, g, keys, values, n, stride, scale, scores) {
+		return
+	}
+	for h := range g {
+		Attend(out[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd], keys, values, n, stride, scale, scores[h*n:(h+1)*n])
+	}
+}

@@ -5,6 +5,7 @@ package kernels
 import (
 	"math"
 	"simd/archsimd"
+	"unsafe"
 )
 
 // attendSIMD is Attend on 8-lane vectors, for head sizes that are a multiple
@@ -14,36 +15,88 @@ func attendSIMD(out, q, keys, values []float32, n, stride int, scale float32, sc
 	if !hasAVX2 || hd%8 != 0 || hd > 256 {
 		return false
 	}
-	archsimd.ClearAVXUpperBits()
 	scores = scores[:n]
-	// Scores: q·k_t for each position, four positions per pass so that
-	// four dot products are in flight.
-	t := 0
-	for ; t+4 <= n; t += 4 {
-		k0, k1 := keys[t*stride:t*stride+hd], keys[(t+1)*stride:(t+1)*stride+hd]
-		k2, k3 := keys[(t+2)*stride:(t+2)*stride+hd], keys[(t+3)*stride:(t+3)*stride+hd]
-		var a0, a1, a2, a3 archsimd.Float32x8
-		for i := 0; i < hd; i += 8 {
-			qv := archsimd.LoadFloat32x8Slice(q[i:])
-			a0 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k0[i:]), a0)
-			a1 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k1[i:]), a1)
-			a2 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k2[i:]), a2)
-			a3 = qv.MulAdd(archsimd.LoadFloat32x8Slice(k3[i:]), a3)
-		}
-		// Transpose-free horizontal sums: store and add in scalar after
-		// the vector work of the pass (one VZEROUPPER per four scores).
-		var s0, s1, s2, s3 [8]float32
-		a0.Store(&s0)
-		a1.Store(&s1)
-		a2.Store(&s2)
-		a3.Store(&s3)
-		archsimd.ClearAVXUpperBits()
-		scores[t] = sum8(&s0) * scale
-		scores[t+1] = sum8(&s1) * scale
-		scores[t+2] = sum8(&s2) * scale
-		scores[t+3] = sum8(&s3) * scale
+	scoresSIMD(q, keys, 0, n, stride, scale, scores)
+	sum := softmaxSIMD(scores)
+	clear(out)
+	accumulateSIMD(out, values, 0, n, stride, scores)
+	scaleSIMD(out, 1/sum)
+	return true
+}
+
+// attendGroupSIMD is AttendGroup on vectors: the same steps as attendSIMD
+// for each head, with the positions taken in blocks and the heads inside,
+// so that each block of keys and values comes from memory once for the
+// group and from cache for its other heads. Each head's arithmetic is
+// attendSIMD's, in the same order (blocks are whole multiples of the four
+// keys a scores pass takes, and each output lane adds its terms in
+// position order either way), so the results are the same bits.
+func attendGroupSIMD(out, q []float32, g int, keys, values []float32, n, stride int, scale float32, scores []float32) bool {
+	hd := len(q) / g
+	if !hasAVX2 || hd%8 != 0 || hd > 256 {
+		return false
 	}
-	for ; t < n; t++ {
+	const block = 64 // positions: 64 keys of 128 floats are 32 KB
+	for t0 := 0; t0 < n; t0 += block {
+		t1 := min(t0+block, n)
+		for h := range g {
+			scoresSIMD(q[h*hd:(h+1)*hd], keys, t0, t1, stride, scale, scores[h*n:(h+1)*n])
+		}
+	}
+	var inv [64]float32
+	invs := inv[:0]
+	if g > len(inv) {
+		invs = make([]float32, 0, g)
+	}
+	for h := range g {
+		invs = append(invs, 1/softmaxSIMD(scores[h*n:(h+1)*n]))
+	}
+	clear(out)
+	for t0 := 0; t0 < n; t0 += block {
+		t1 := min(t0+block, n)
+		for h := range g {
+			accumulateSIMD(out[h*hd:(h+1)*hd], values, t0, t1, stride, scores[h*n:(h+1)*n])
+		}
+	}
+	for h := range g {
+		scaleSIMD(out[h*hd:(h+1)*hd], invs[h])
+	}
+	return true
+}
+
+// scoresSIMD sets scores[t] = scale·q·k_t for t in t0..t1-1, four
+// positions per pass so that four dot products are in flight, their sums
+// reduced together (t0 a multiple of 4 keeps the passes those of a run
+// from 0). Callers clear the upper halves before calling (scale arrives
+// in a register: see expAffine).
+func scoresSIMD(q, keys []float32, t0, t1, stride int, scale float32, scores []float32) {
+	archsimd.ClearAVXUpperBits()
+	sv := archsimd.BroadcastFloat32x4(scale)
+	hd := len(q)
+	t := t0
+	pq := unsafe.Pointer(unsafe.SliceData(q))
+	for ; t+4 <= t1; t += 4 {
+		// Four rows of keys through pointers plus constant offsets (Go
+		// folds those into the loads; slices would add a bounds check to
+		// each): the rows t..t+3 lie within keys (Attend checked n).
+		_ = keys[(t+3)*stride+hd-1]
+		p0 := unsafe.Pointer(&keys[t*stride])
+		p1, p2, p3 := unsafe.Add(p0, 4*stride), unsafe.Add(p0, 8*stride), unsafe.Add(p0, 12*stride)
+		var a0, a1, a2, a3 archsimd.Float32x8
+		for i := 0; i < 4*hd; i += 32 {
+			qv := archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(pq, i)))
+			a0 = qv.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(p0, i))), a0)
+			a1 = qv.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(p1, i))), a1)
+			a2 = qv.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(p2, i))), a2)
+			a3 = qv.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(unsafe.Add(p3, i))), a3)
+		}
+		// The four horizontal sums at once: pairwise adds (VHADDPS) leave
+		// each key's two half-sums in the two 128-bit halves.
+		h := a0.AddPairsGrouped(a1).AddPairsGrouped(a2.AddPairsGrouped(a3))
+		h.GetLo().Add(h.GetHi()).Mul(sv).StoreSlice(scores[t:])
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; t < t1; t++ {
 		k := keys[t*stride : t*stride+hd]
 		var a archsimd.Float32x8
 		for i := 0; i < hd; i += 8 {
@@ -54,20 +107,38 @@ func attendSIMD(out, q, keys, values []float32, n, stride int, scale float32, sc
 		archsimd.ClearAVXUpperBits()
 		scores[t] = sum8(&s) * scale
 	}
+}
+
+// softmaxSIMD sets scores[t] = e^(scores[t] − max) and returns their sum.
+func softmaxSIMD(scores []float32) float32 {
+	archsimd.ClearAVXUpperBits()
 	maxScore := float32(math.Inf(-1))
 	for _, s := range scores {
 		maxScore = max(maxScore, s)
 	}
-	sum := expShifted(scores, maxScore)
-	// out = Σ a_t v_t, in registers: 64 values (eight named accumulators;
-	// an array of vectors would live in memory) at a time, then any rest
-	// eight at a time.
-	inv := archsimd.BroadcastFloat32x8(1 / sum)
+	return expShifted(scores, maxScore)
+}
+
+// accumulateSIMD adds Σ a_t v_t over t in t0..t1-1 to out (a = weights),
+// in registers: 64 values (eight named accumulators; an array of vectors
+// would live in memory) at a time, then any rest eight at a time.
+func accumulateSIMD(out, values []float32, t0, t1, stride int, weights []float32) {
+	archsimd.ClearAVXUpperBits()
+	hd := len(out)
+	w := weights[t0:t1]
 	base := 0
 	for ; base+64 <= hd; base += 64 {
-		var c0, c1, c2, c3, c4, c5, c6, c7 archsimd.Float32x8
-		for t, a := range scores {
-			v := (*[64]float32)(values[t*stride+base:])
+		o := (*[64]float32)(out[base:])
+		c0 := archsimd.LoadFloat32x8((*[8]float32)(o[0:]))
+		c1 := archsimd.LoadFloat32x8((*[8]float32)(o[8:]))
+		c2 := archsimd.LoadFloat32x8((*[8]float32)(o[16:]))
+		c3 := archsimd.LoadFloat32x8((*[8]float32)(o[24:]))
+		c4 := archsimd.LoadFloat32x8((*[8]float32)(o[32:]))
+		c5 := archsimd.LoadFloat32x8((*[8]float32)(o[40:]))
+		c6 := archsimd.LoadFloat32x8((*[8]float32)(o[48:]))
+		c7 := archsimd.LoadFloat32x8((*[8]float32)(o[56:]))
+		for i, a := range w {
+			v := (*[64]float32)(values[(t0+i)*stride+base:])
 			av := archsimd.BroadcastFloat32x8(a)
 			c0 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[0:])), c0)
 			c1 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[8:])), c1)
@@ -78,25 +149,33 @@ func attendSIMD(out, q, keys, values []float32, n, stride int, scale float32, sc
 			c6 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[48:])), c6)
 			c7 = av.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(v[56:])), c7)
 		}
-		o := (*[64]float32)(out[base:])
-		c0.Mul(inv).Store((*[8]float32)(o[0:]))
-		c1.Mul(inv).Store((*[8]float32)(o[8:]))
-		c2.Mul(inv).Store((*[8]float32)(o[16:]))
-		c3.Mul(inv).Store((*[8]float32)(o[24:]))
-		c4.Mul(inv).Store((*[8]float32)(o[32:]))
-		c5.Mul(inv).Store((*[8]float32)(o[40:]))
-		c6.Mul(inv).Store((*[8]float32)(o[48:]))
-		c7.Mul(inv).Store((*[8]float32)(o[56:]))
+		c0.Store((*[8]float32)(o[0:]))
+		c1.Store((*[8]float32)(o[8:]))
+		c2.Store((*[8]float32)(o[16:]))
+		c3.Store((*[8]float32)(o[24:]))
+		c4.Store((*[8]float32)(o[32:]))
+		c5.Store((*[8]float32)(o[40:]))
+		c6.Store((*[8]float32)(o[48:]))
+		c7.Store((*[8]float32)(o[56:]))
 	}
 	for ; base < hd; base += 8 {
-		var c archsimd.Float32x8
-		for t, a := range scores {
-			c = archsimd.BroadcastFloat32x8(a).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(values[t*stride+base:])), c)
+		c := archsimd.LoadFloat32x8((*[8]float32)(out[base:]))
+		for i, a := range w {
+			c = archsimd.BroadcastFloat32x8(a).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(values[(t0+i)*stride+base:])), c)
 		}
-		c.Mul(inv).Store((*[8]float32)(out[base:]))
+		c.Store((*[8]float32)(out[base:]))
 	}
 	archsimd.ClearAVXUpperBits()
-	return true
+}
+
+// scaleSIMD multiplies out by f.
+func scaleSIMD(out []float32, f float32) {
+	archsimd.ClearAVXUpperBits() // f arrives in a register loaded by scalar code
+	fv := archsimd.BroadcastFloat32x8(f)
+	for i := 0; i+8 <= len(out); i += 8 {
+		archsimd.LoadFloat32x8Slice(out[i:]).Mul(fv).StoreSlice(out[i:])
+	}
+	archsimd.ClearAVXUpperBits()
 }
 
 func sum8(s *[8]float32) float32 {

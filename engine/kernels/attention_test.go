@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -74,5 +75,71 @@ func BenchmarkAttend(b *testing.B) {
 	q, out, scores := randomVector(r, hd), make([]float32, hd), make([]float32, n)
 	for b.Loop() {
 		Attend(out, q, keys, values, n, stride, 0.125, scores)
+	}
+}
+
+// TestAttendGroupMatchesAttend checks that AttendGroup gives every head of
+// a group exactly what Attend gives it alone, bit for bit, across the
+// block boundaries of the grouped kernel (64 positions).
+func TestAttendGroupMatchesAttend(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, g := range []int{1, 4, 8} {
+		for _, hd := range []int{64, 128, 24, 8} {
+			for _, n := range []int{1, 3, 5, 64, 65, 130, 300} {
+				stride := 2*hd + 8
+				keys, values := randomVector(r, n*stride), randomVector(r, n*stride)
+				q := randomVector(r, g*hd)
+				scale := float32(1 / math.Sqrt(float64(hd)))
+				got := make([]float32, g*hd)
+				AttendGroup(got, q, g, keys[hd:], values[hd:], n, stride, scale, make([]float32, g*n))
+				for h := range g {
+					want := make([]float32, hd)
+					Attend(want, q[h*hd:(h+1)*hd], keys[hd:], values[hd:], n, stride, scale, make([]float32, n))
+					for i := range want {
+						if math.Float32bits(got[h*hd+i]) != math.Float32bits(want[i]) {
+							t.Fatalf("g %d, hd %d, n %d: head %d value %d is %v, Attend %v", g, hd, n, h, i, got[h*hd+i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkAttendGroup times one layer's attention of TinyLlama's shape
+// (32 query heads over 4 KV heads of 64) at 512 and 4096 positions, over
+// several layers' caches so that they come from memory as in a forward
+// pass, grouped and head by head. At 4096 positions a layer's keys no
+// longer fit in L2 and the grouped version reads them once instead of 8
+// times (here: 5-6.5 against 10-15 ms).
+func BenchmarkAttendGroup(b *testing.B) {
+	const heads, kv, hd = 32, 4, 64
+	for _, c := range []struct{ n, layers int }{{512, 22}, {4096, 4}} {
+		r := rand.New(rand.NewPCG(1, 2))
+		keys, values := make([][]float32, c.layers), make([][]float32, c.layers)
+		for l := range c.layers {
+			keys[l], values[l] = randomVector(r, c.n*kv*hd), randomVector(r, c.n*kv*hd)
+		}
+		q := randomVector(r, heads*hd)
+		out := make([]float32, heads*hd)
+		scores := make([]float32, heads*c.n)
+		g := heads / kv
+		b.Run(fmt.Sprintf("%d/grouped", c.n), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				l := i % c.layers
+				for k := range kv {
+					AttendGroup(out[k*g*hd:(k+1)*g*hd], q[k*g*hd:(k+1)*g*hd], g, keys[l][k*hd:], values[l][k*hd:], c.n, kv*hd, 0.125, scores[k*g*c.n:])
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("%d/per head", c.n), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				l := i % c.layers
+				for h := range heads {
+					k := h / g
+					Attend(out[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd], keys[l][k*hd:], values[l][k*hd:], c.n, kv*hd, 0.125, scores[h*c.n:(h+1)*c.n])
+				}
+			}
+		})
 	}
 }

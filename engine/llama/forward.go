@@ -121,8 +121,9 @@ func (s *State) Forward(token int) ([]float32, error) {
 
 // attention computes every head's causal attention over positions 0..pos of
 // layer li into s.att. Query head h reads KV head h/(Heads/KVHeads)
-// (grouped-query attention). Heads run on the Model's pool once the context
-// is long enough to pay for handing them out.
+// (grouped-query attention). Heads run on the Model's pool, a group of them
+// per unit (headsPerUnit), once the context is long enough to pay for
+// handing them out.
 func (s *State) attention(li int) { s.attend(li, s.pos, s.q, s.att) }
 
 // attend computes the attention of the query q of the token at position pos
@@ -130,21 +131,37 @@ func (s *State) attention(li int) { s.attend(li, s.pos, s.q, s.att) }
 func (s *State) attend(li, pos int, q, out []float32) {
 	c := s.m.Config
 	n := pos + 1
+	sub := s.m.headsPerUnit()
 	if n*c.Heads*c.HeadDim < 1<<16 {
-		for h := range c.Heads {
-			s.head(li, h, n, q, out)
+		for u := range c.Heads / sub {
+			s.heads(li, u*sub, sub, n, q, out)
 		}
 		return
 	}
-	s.m.pool.Parallel(c.Heads, func(h int) { s.head(li, h, n, q, out) })
+	s.m.pool.Parallel(c.Heads/sub, func(u int) { s.heads(li, u*sub, sub, n, q, out) })
 }
 
-func (s *State) head(li, h, n int, qs, att []float32) {
+// headsPerUnit is how many query heads, all of one KV head, one unit of
+// attention work takes: the whole group, so that the group reads its keys
+// and values once (kernels.AttendGroup), unless that leaves fewer units
+// than threads; then the groups are halved while they divide evenly.
+func (m *Model) headsPerUnit() int {
+	c := m.Config
+	sub := c.Heads / c.KVHeads
+	for c.Heads/sub < m.pool.Threads() && sub%2 == 0 {
+		sub /= 2
+	}
+	return sub
+}
+
+// heads computes query heads h0..h0+g-1 (of one KV head) over positions
+// 0..n-1 of layer li.
+func (s *State) heads(li, h0, g, n int, qs, att []float32) {
 	c := s.m.Config
 	hd, kvDim := c.HeadDim, c.KVHeads*c.HeadDim
-	kvOff := h / (c.Heads / c.KVHeads) * hd
+	kvOff := h0 / (c.Heads / c.KVHeads) * hd
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	kernels.Attend(att[h*hd:(h+1)*hd], qs[h*hd:(h+1)*hd], s.kCache[li][kvOff:], s.vCache[li][kvOff:], n, kvDim, scale, s.scores[h*s.ctx:h*s.ctx+n])
+	kernels.AttendGroup(att[h0*hd:(h0+g)*hd], qs[h0*hd:(h0+g)*hd], g, s.kCache[li][kvOff:], s.vCache[li][kvOff:], n, kvDim, scale, s.scores[h0*s.ctx:h0*s.ctx+g*n])
 }
 
 // rope rotates the first RopeDim values of each of heads heads in x by

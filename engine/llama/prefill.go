@@ -99,12 +99,14 @@ func (s *State) prefill(tokens []int) error {
 			copy(s.vCache[li][pos*kvDim:], v[i])
 		}
 		// Causal attention: token i sees positions up to its own, which
-		// are all in the cache now that the whole batch is written. Heads
-		// go to the pool, each taking the batch's tokens in turn (a head
-		// owns its row of s.scores), so short prompts use every core too.
-		m.pool.Parallel(c.Heads, func(h int) {
+		// are all in the cache now that the whole batch is written. Groups
+		// of heads go to the pool, each taking the batch's tokens in turn
+		// (a head owns its row of s.scores), so short prompts use every
+		// core too.
+		sub := m.headsPerUnit()
+		m.pool.Parallel(c.Heads/sub, func(u int) {
 			for i := range n {
-				s.head(li, h, s.pos+i+1, q[i], att[i])
+				s.heads(li, u*sub, sub, s.pos+i+1, q[i], att[i])
 			}
 		})
 		m.pool.MatMuls(att, kernels.Batch{Dst: xb2, M: ly.o})
