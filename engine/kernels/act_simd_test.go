@@ -7,84 +7,70 @@ import (
 	"testing"
 )
 
-// TestQuantizeQ8_0SIMDMatchesScalar checks the vector quantiser against
-// quantizeQ8_0 block for block, byte for byte, and its sums, on gaussian
+// quantInputs are the activation vectors the quantiser tests try: gaussian
 // values, exact halves after scaling (where round-to-even and math.Round
-// differ), zero, tiny and huge blocks.
-func TestQuantizeQ8_0SIMDMatchesScalar(t *testing.T) {
+// differ: a block's largest magnitude 127 makes the scale 1), zero, tiny
+// and huge blocks, and blocks of each of those mixed with a spike.
+func quantInputs(r *rand.Rand, n, block int) map[string][]float32 {
+	in := map[string][]float32{}
+	for _, kind := range []string{"gaussian", "halves", "zero", "tiny", "huge", "mixed"} {
+		x := randomVector(r, n)
+		for i := range x {
+			switch {
+			case kind == "halves":
+				x[i] = float32(r.IntN(254)-127) + 0.5
+				if i%block == 0 {
+					x[i] = 127
+				}
+			case kind == "zero":
+				x[i] = 0
+			case kind == "tiny":
+				x[i] *= 1e-30
+			case kind == "huge":
+				x[i] *= 1e30
+			case kind == "mixed" && (i/32)%3 == 0:
+				x[i] = 0
+			case kind == "mixed" && (i/32)%3 == 1:
+				x[i] = float32(r.IntN(20)) - 9.5
+			case kind == "mixed" && i%block == 100:
+				x[i] = -50
+			}
+		}
+		in[kind] = x
+	}
+	return in
+}
+
+// TestQuantizeSIMDMatchesScalar checks the vector quantisers against
+// quantizeQ8_0 and quantizeQ8K block for block, byte for byte, and the
+// Q8_0 block sums.
+func TestQuantizeSIMDMatchesScalar(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
 	for _, n := range []int{32, 64, 96, 2048, 5632} {
-		for _, kind := range []string{"gaussian", "halves", "zero", "tiny", "huge", "mixed"} {
-			x := randomVector(r, n)
-			for i := range x {
-				switch {
-				case kind == "halves":
-					// amax 127 gives d = 1 and id = 1: values k+0.5 stay exact.
-					x[i] = float32(r.IntN(254)-127) + 0.5
-					if i%32 == 0 {
-						x[i] = 127
-					}
-				case kind == "zero":
-					x[i] = 0
-				case kind == "tiny":
-					x[i] *= 1e-30
-				case kind == "huge":
-					x[i] *= 1e30
-				case kind == "mixed" && (i/32)%3 == 0:
-					x[i] = 0
-				case kind == "mixed" && (i/32)%3 == 1:
-					x[i] = float32(r.IntN(20)) - 9.5
-				}
-			}
+		for kind, x := range quantInputs(r, n, 32) {
 			want := quantizeQ8_0(x, nil)
 			got := make([]blockQ8_0, n/32)
 			sums := make([]int32, n/32)
 			quantizeQ8_0SIMD(x, got, sums)
 			for b := range want {
-				if got[b] != want[b] {
-					t.Fatalf("%d values, %s: block %d is %v, want %v", n, kind, b, got[b], want[b])
-				}
 				var s int32
 				for _, v := range want[b].qs {
 					s += int32(v)
 				}
-				if sums[b] != s {
-					t.Fatalf("%d values, %s: block %d sums to %d, want %d", n, kind, b, sums[b], s)
+				if got[b] != want[b] || sums[b] != s {
+					t.Fatalf("Q8_0, %d values, %s: block %d is %v summing to %d, want %v and %d", n, kind, b, got[b], sums[b], want[b], s)
 				}
 			}
 		}
 	}
-}
-
-// TestQuantizeQ8KSIMDMatchesScalar is the same check for Q8_K blocks.
-func TestQuantizeQ8KSIMDMatchesScalar(t *testing.T) {
-	r := rand.New(rand.NewPCG(53, 54))
 	for _, n := range []int{256, 512, 2048, 5632} {
-		for _, kind := range []string{"gaussian", "halves", "zero", "tiny", "huge", "one spike"} {
-			x := randomVector(r, n)
-			for i := range x {
-				switch {
-				case kind == "halves":
-					x[i] = float32(r.IntN(254)-127) + 0.5
-					if i%256 == 0 {
-						x[i] = 127
-					}
-				case kind == "zero":
-					x[i] = 0
-				case kind == "tiny":
-					x[i] *= 1e-30
-				case kind == "huge":
-					x[i] *= 1e30
-				case kind == "one spike" && i%256 == 100:
-					x[i] = -50
-				}
-			}
+		for kind, x := range quantInputs(r, n, 256) {
 			want := quantizeQ8K(x, nil)
 			got := make([]blockQ8K, n/256)
 			quantizeQ8KSIMD(x, got)
 			for b := range want {
 				if got[b] != want[b] {
-					t.Fatalf("%d values, %s: block %d differs:\n got %v\nwant %v", n, kind, b, got[b], want[b])
+					t.Fatalf("Q8_K, %d values, %s: block %d differs:\n got %v\nwant %v", n, kind, b, got[b], want[b])
 				}
 			}
 		}
