@@ -48,8 +48,8 @@ func Accel() string {
 		if q4kUse512 && q6kUse512 {
 			s += "; AVX-512 for Q4_K and Q6_K matrix-vector products"
 		}
-		if packVNNI {
-			s += "; AVX-512 VNNI on packed Q8_0 and Q4_0 weights"
+		if hasVNNI {
+			s += "; AVX-512 VNNI on packed Q8_0, Q4_0, Q4_K and Q6_K weights"
 		}
 		return s
 	}

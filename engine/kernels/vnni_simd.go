@@ -10,17 +10,13 @@ import (
 	"github.com/converse-project/converse/engine/gguf"
 )
 
-// hasVNNI says whether this CPU runs the packed Q8_0 and Q4_0 kernels
-// (vnni_amd64.s): AVX-512 F/BW/VL for 512-bit integer work, VNNI for
-// VPDPBUSD. packVNNI turns them off (tests compare both paths).
-var (
-	hasVNNI  = hasAVX2 && archsimd.X86.AVX512() && archsimd.X86.AVX512VNNI()
-	packVNNI = hasVNNI
-)
+// hasVNNI says whether this CPU runs the packed kernels (vnni_amd64.s):
+// AVX-512 F/BW/VL for 512-bit integer work, VNNI for VPDPBUSD.
+var hasVNNI = hasAVX2 && archsimd.X86.AVX512() && archsimd.X86.AVX512VNNI()
 
 // canPack reports whether Pack has a layout for t on this CPU.
 func canPack(t gguf.Type) bool {
-	return packVNNI && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_0 || t == gguf.TypeQ4_K || t == gguf.TypeQ6_K)
+	return hasVNNI && (t == gguf.TypeQ8_0 || t == gguf.TypeQ4_0 || t == gguf.TypeQ4_K || t == gguf.TypeQ6_K)
 }
 
 // packedKernel returns the kernel for a packed t matrix.
@@ -39,7 +35,8 @@ func packedKernel(t gguf.Type) kernel {
 }
 
 // The assembly kernels: dst[16·i+r] = row r of group i of the packed tiles
-// at w times the activations (groups groups of nb blocks each); see
+// at w times the activations (groups groups of nb blocks or super-blocks
+// each); the x4 ones do four activation vectors into dst[0..3]. See
 // vnni_amd64.s and pack.go for the layouts.
 //
 //go:noescape
