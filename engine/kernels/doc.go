@@ -12,11 +12,15 @@
 // product to 8 bits (Q8_0 / Q8_K blocks, as llama.cpp does) and use integer
 // SIMD dot products from simd/archsimd (go-dependencies.md §9, sketch G),
 // 512-bit ones for Q4_K and Q6_K on CPUs with AVX-512; their results carry
-// that extra 8-bit activation error. The simd files carry the build tag
+// that extra 8-bit activation error. On CPUs with AVX-512 VNNI, Pack copies
+// a Q8_0, Q4_0, Q4_K or Q6_K matrix into a layout of 16 interleaved rows
+// (pack.go) that assembly kernels multiply with VPDPBUSD (vnni_amd64.s),
+// which simd/archsimd lacks. The simd files carry the build tag
 // goexperiment.simd and the portable dispatch the opposite tag, so plain
 // `go build ./...` and `go test ./...` never need the experiment.
-// A Pool runs products on persistent workers, and Attend runs one attention
-// head; docs/engine.md has the numbers and the pitfalls of Go's SIMD support.
+// A Pool runs products on persistent workers, and Attend and AttendGroup run
+// attention heads; docs/engine.md has the numbers and the pitfalls of Go's
+// SIMD support.
 //
 // Package kernels must never import the converse root package, wire, codec,
 // route, backend or transport (style.md §2); of the engine it imports only
