@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/converse-project/converse/engine/kernels"
 	"github.com/converse-project/converse/engine/llamatest"
 )
 
@@ -23,11 +24,16 @@ import (
 // reproducible, so Converse and ConverseStream must agree token for token.
 func TestLocalEngine(t *testing.T) {
 	path := llamatest.Write(t, t.TempDir(), "tiny.gguf", llamatest.Model{Seed: 11})
-	c := startServer(t, fmt.Sprintf(`
+	srv := startServer(t, fmt.Sprintf(`
 models:
   meta.llama3-1-8b-instruct-v1:0: {backend: local, model_path: %[1]s, slots: 2}
   mistral.mistral-7b-instruct-v0:2: {backend: local, model_path: %[1]s}
-`, path)).client(t)
+`, path))
+	// The operator learns which kernels the engine runs.
+	if log := srv.log.String(); !strings.Contains(log, "embedded engine ready") || !strings.Contains(log, "models=2") || !strings.Contains(log, kernels.Accel()) {
+		t.Errorf("serve log does not say which kernels run:\n%s", log)
+	}
+	c := srv.client(t)
 	ctx := context.Background()
 	zero := aws.Float32(0)
 	for _, model := range []string{"meta.llama3-1-8b-instruct-v1:0", "mistral.mistral-7b-instruct-v0:2"} {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/converse-project/converse/config"
+	"github.com/converse-project/converse/engine/kernels"
 	"github.com/converse-project/converse/wire"
 )
 
@@ -53,11 +54,17 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	loadStart := time.Now()
 	router, closeModels, err := buildRouter(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeModels() // after the server has shut down: no request uses a model any more
+	if n := countLocal(cfg); n > 0 {
+		// Which kernels the embedded engine runs is worth a line: a plain
+		// build or an older CPU is several times slower (docs/engine.md).
+		logger.Info("embedded engine ready", "models", n, "load", time.Since(loadStart).Round(time.Millisecond), "kernels", kernels.Accel())
+	}
 	handler := wire.NewHandler(wire.Options{Router: router, InvokeRouter: router, Guardrails: guardrailSet(cfg), Logger: logger, LogContent: *logContent})
 
 	ln, err := net.Listen("tcp", *addr)
@@ -125,4 +132,15 @@ func configName(path string) string {
 		return "built-in default (test backend for every catalog model)"
 	}
 	return path
+}
+
+// countLocal is how many configuration entries the embedded engine serves.
+func countLocal(cfg *config.Config) int {
+	n := 0
+	for _, m := range cfg.Models {
+		if m.Backend == config.BackendLocal {
+			n++
+		}
+	}
+	return n
 }
