@@ -78,19 +78,21 @@ var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
 // prepQ8_0 quantises the activations to Q8_0 for rowsQ8_0 and the packed
 // kernels. With n blocks and n8 = n rounded up to a multiple of 8:
 //   - p.q8[0:n] are the blocks and p.q8[n:n8] zero blocks (so whole groups
-//     of eight can be read); p.q8[n8:2·n8] is room for prepQ4_0;
-//   - p.q8d[0:n8] are the block scales as float32 (zero-padded), and
-//     p.q8d[n8:3·n8] room for prepQ4_0;
+//     of eight can be read);
+//   - p.q8d[0:n8] are the block scales as float32 (zero-padded);
 //   - p.qc[0:n] is −128·Σq of each block and p.qc[n:2n] −8·Σq, where the
 //     packed Q8_0 and Q4_0 kernels start their integer sums (vnni_simd.go).
+//
+// prepQ4_0 extends q8 and q8d with the unpacked Q4_0 kernel's forms, made
+// only for that kernel.
 func prepQ8_0(p *prepared) {
 	n := len(p.f) / 32
 	n8 := (n + 7) &^ 7
-	q := make([]blockQ8_0, 2*n8)
+	q := make([]blockQ8_0, n8)
 	qc := make([]int32, 2*n)
 	quantizeQ8_0SIMD(p.f, q, qc)
 	tab := halfTable()
-	d := make([]float32, 3*n8)
+	d := make([]float32, n8)
 	for i := range n {
 		d[i] = tab[q[i].d]
 		qc[i], qc[n+i] = -128*qc[i], -8*qc[i]
@@ -99,7 +101,7 @@ func prepQ8_0(p *prepared) {
 }
 
 // prepQ4_0 adds to the Q8_0 form (made first if need be) the forms rowsQ4_0
-// reads, with n8 as in prepQ8_0:
+// reads, growing q8 and q8d, with n8 as in prepQ8_0:
 //   - p.q8[n8:2·n8] the blocks' values laid out for Q4_0 weights: for each
 //     pair of blocks (i, i+1), q8[n8+i] holds the first 16 values of block
 //     i then those of block i+1, and q8[n8+i+1] their last 16 values (a
@@ -116,7 +118,9 @@ func prepQ4_0(p *prepared) {
 	archsimd.ClearAVXUpperBits() // scalar float code next: see hsum
 	n := len(p.f) / 32
 	n8 := (n + 7) &^ 7
-	q, d := p.q8, p.q8d
+	q := append(p.q8[:n8:n8], make([]blockQ8_0, n8)...)
+	d := append(p.q8d[:n8:n8], make([]float32, 2*n8)...)
+	p.q8, p.q8d = q, d
 	for i := 0; i < n8; i += 2 {
 		lo, hi := &q[n8+i].qs, &q[n8+i+1].qs
 		copy(lo[:16], q[i].qs[:16])

@@ -127,8 +127,8 @@ func vnniQ4_0x4(w unsafe.Pointer, groups, nb int, a unsafe.Pointer, dst *[4]*flo
 // into ps[t].x4) for the batched kernels, once per batch.
 func prepX4(ps []prepared) {
 	for t := 0; t+4 <= len(ps); t += 4 {
-		a := make([]actX4, len(ps[t].q8d)/3) // n8 blocks, zero-padded
-		interleaveX4(a[:len(ps[t].qc)/2], ps[t:t+4])
+		a := make([]actX4, len(ps[t].qc)/2)
+		interleaveX4(a, ps[t:t+4])
 		ps[t].x4 = a
 	}
 }
